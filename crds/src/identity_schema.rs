@@ -1,0 +1,174 @@
+//! `IdentitySchema`: one identity traits JSON Schema, as a namespaced Kubernetes object.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::schema_util::{conditions_schema, free_form_object};
+
+/// Desired state of an IdentitySchema.
+// Printer columns repeat `type_ = ...`, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "kratos.rs",
+    version = "v1alpha1",
+    kind = "IdentitySchema",
+    plural = "identityschemas",
+    namespaced,
+    status = "IdentitySchemaStatus",
+    shortname = "idschema",
+    category = "kratos",
+    doc = "An identity schema: the JSON Schema that the traits of identities must satisfy, with the \
+           `ory.sh/kratos` extension that marks identifiers, verifiable and recoverable addresses. \
+           KratosInstances select IdentitySchemas by label (spec.identity.schemaSelector) in their \
+           own namespace.",
+    printcolumn(
+        name = "Schema ID",
+        type_ = "string",
+        json_path = ".spec.id",
+        description = "The schema id that identities reference"
+    ),
+    printcolumn(
+        name = "Valid",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Valid")].status"#,
+        description = "Whether the schema compiles and its ory.sh/kratos extension is well-formed"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Valid")].reason"#,
+        description = "Why the schema is (not) valid"
+    ),
+    printcolumn(
+        name = "Used By",
+        type_ = "string",
+        json_path = ".status.usedBy[*].instance",
+        description = "KratosInstances that select this schema"
+    ),
+    printcolumn(
+        name = "Hash",
+        type_ = "string",
+        json_path = ".status.contentHash",
+        priority = 1,
+        description = "Content hash of spec.schema"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentitySchemaSpec {
+    /// The schema id: identities store it (`schema_id`) and self-service flows select it with the
+    /// `identity_schema` query parameter. It must be unique among the schemas an instance serves.
+    /// Immutable, because stored identities keep referring to it: to introduce a new id, create a
+    /// new IdentitySchema.
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"),
+        extend("x-kubernetes-validations" = [{
+            "rule": "self == oldSelf",
+            "message": "id is immutable: identities store it; create a new IdentitySchema for a new id"
+        }])
+    )]
+    pub id: String,
+
+    /// Whether browsers and apps may pick this schema explicitly in self-service registration
+    /// (`?identity_schema=<id>`). The instance's default schema is always usable.
+    #[serde(default)]
+    pub selfservice_selectable: bool,
+
+    /// The JSON Schema (draft-07 unless `$schema` says otherwise) describing identity traits:
+    /// `properties.traits` must be an object schema with at least one property. Trait properties
+    /// carry the `ory.sh/kratos` extension to mark login identifiers
+    /// (`credentials.password.identifier`), verifiable and recoverable addresses
+    /// (`verification.via`, `recovery.via`: email or sms), and similar. Remote `$ref`s are not
+    /// fetched; keep the schema self-contained.
+    #[schemars(schema_with = "free_form_object")]
+    pub schema: Value,
+
+    /// How a change to `schema` that existing identities would no longer satisfy is handled.
+    #[serde(default)]
+    pub compatibility: Compatibility,
+}
+
+/// Handling of schema changes that would invalidate identities already stored under this id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Compatibility {
+    /// `Reject` (default): before a changed schema takes effect, the stored identities with this
+    /// schema id are checked against it, and the change is held back (the last accepted schema
+    /// stays in force) if any would fail; the result is reported in status. `Allow`: the change
+    /// takes effect regardless, and identities that no longer validate must be fixed by their next
+    /// update.
+    #[serde(default)]
+    pub policy: CompatibilityPolicy,
+}
+
+/// See `Compatibility.policy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CompatibilityPolicy {
+    /// Hold back a change that existing identities would fail.
+    #[default]
+    Reject,
+    /// Apply the change even if existing identities would fail it.
+    Allow,
+}
+
+/// Observed state of an IdentitySchema, written by the operator.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentitySchemaStatus {
+    /// The metadata.generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// `Valid`: the schema compiles as a JSON Schema and its `ory.sh/kratos` extension is
+    /// well-formed (reasons: SchemaValid, SchemaInvalid). `Ready`: the schema can be served
+    /// (reasons: SchemaValid, SchemaInvalid).
+    #[serde(default)]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+
+    /// Content hash of spec.schema: `sha256:` and the hex SHA-256 of its canonical JSON (object
+    /// keys sorted, no insignificant whitespace). Servers report the hash they serve, so the two
+    /// can be compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+
+    /// Problems found in spec.schema, each located by a JSON Pointer (RFC 6901) relative to
+    /// spec.schema. Empty when the schema is valid. At most 25 entries are listed.
+    #[serde(default)]
+    pub validation_errors: Vec<SchemaValidationError>,
+
+    /// KratosInstances in this namespace whose schemaSelector selects this schema.
+    #[serde(default)]
+    pub used_by: Vec<SchemaUser>,
+}
+
+/// One problem in an identity schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaValidationError {
+    /// JSON Pointer (RFC 6901) to the offending location, relative to spec.schema; empty for the
+    /// schema root.
+    pub pointer: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+/// A KratosInstance that selects a schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaUser {
+    /// Name of the KratosInstance (same namespace).
+    pub instance: String,
+    /// Whether the schema is that instance's default schema.
+    #[serde(default)]
+    pub default: bool,
+}

@@ -1,0 +1,68 @@
+//! The `kratos` command line, mirroring Kratos's commands and flags.
+
+mod migrate;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "kratos", version = crate::VERSION, about = "An identity server API-compatible with Ory Kratos")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Config file flags shared by commands that read kratos.yml.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// Path to a config file (YAML, JSON or TOML); may be given several times, later files win.
+    #[arg(short = 'c', long = "config", global = true)]
+    pub config: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the public and admin APIs.
+    Serve(serve::ServeArgs),
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        command: migrate::MigrateCommand,
+    },
+    /// Print the version.
+    Version,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Migrate { command } => migrate::run(command).await,
+            Command::Version => {
+                println!("Version:    {}", crate::VERSION);
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

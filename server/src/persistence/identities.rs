@@ -1,0 +1,641 @@
+//! The identity aggregate: identities, their credentials with identifiers, and their verifiable and
+//! recovery addresses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Conn, on, sql};
+use crate::error::{ApiError, Error, Result};
+use crate::identity::model::{
+    Credentials, CredentialsType, Identity, IdentityState, RecoveryAddress, VerifiableAddress,
+};
+
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    id: Uuid,
+    schema_id: String,
+    traits: String,
+    state: String,
+    state_changed_at: Option<DateTime<Utc>>,
+    metadata_public: Option<String>,
+    metadata_admin: Option<String>,
+    external_id: Option<String>,
+    organization_id: Option<Uuid>,
+    available_aal: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const IDENTITY_COLUMNS: &str = "id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at";
+
+impl IdentityRow {
+    fn into_identity(self) -> Result<Identity> {
+        Ok(Identity {
+            id: self.id,
+            credentials: BTreeMap::new(),
+            schema_id: self.schema_id,
+            schema_url: String::new(),
+            state: self.state.parse().unwrap_or(IdentityState::Active),
+            state_changed_at: self.state_changed_at,
+            traits: serde_json::from_str(&self.traits)?,
+            verifiable_addresses: vec![],
+            recovery_addresses: vec![],
+            metadata_public: parse_optional_json(self.metadata_public)?,
+            metadata_admin: parse_optional_json(self.metadata_admin)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            organization_id: self.organization_id,
+            external_id: self.external_id,
+            available_aal: self.available_aal,
+        })
+    }
+}
+
+fn parse_optional_json(raw: Option<String>) -> Result<Option<Value>> {
+    match raw {
+        None => Ok(None),
+        Some(s) => match serde_json::from_str::<Value>(&s)? {
+            Value::Null => Ok(None),
+            v => Ok(Some(v)),
+        },
+    }
+}
+
+fn optional_json(v: &Option<Value>) -> Option<String> {
+    v.as_ref().filter(|v| !v.is_null()).map(Value::to_string)
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    id: Uuid,
+    identity_id: Uuid,
+    #[sqlx(rename = "type")]
+    kind: String,
+    config: String,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdentifierRow {
+    identity_credential_id: Uuid,
+    identifier: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct VerifiableAddressRow {
+    id: Uuid,
+    identity_id: Uuid,
+    via: String,
+    value: String,
+    verified: bool,
+    verified_at: Option<DateTime<Utc>>,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl VerifiableAddressRow {
+    fn into_address(self) -> VerifiableAddress {
+        VerifiableAddress {
+            id: self.id,
+            value: self.value,
+            verified: self.verified,
+            via: self.via,
+            status: self.status.parse().unwrap_or_default(),
+            verified_at: self.verified_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RecoveryAddressRow {
+    id: Uuid,
+    identity_id: Uuid,
+    via: String,
+    value: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Which parts of the aggregate to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expand {
+    pub credentials: bool,
+    pub addresses: bool,
+}
+
+impl Expand {
+    pub const EVERYTHING: Expand = Expand {
+        credentials: true,
+        addresses: true,
+    };
+    pub const ADDRESSES: Expand = Expand {
+        credentials: false,
+        addresses: true,
+    };
+    pub const NOTHING: Expand = Expand {
+        credentials: false,
+        addresses: false,
+    };
+}
+
+/// Filters of the admin list endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub ids: Vec<Uuid>,
+    /// Exact identifier match; normalised (trimmed, lower-cased) for password, code and webauthn
+    /// identifiers, as-is for OIDC and SAML subjects.
+    pub credentials_identifier: Option<String>,
+    /// Prefix match on identifiers (Kratos's `preview_credentials_identifier_similar`).
+    pub credentials_identifier_similar: Option<String>,
+    pub organization_id: Option<Uuid>,
+    /// Keyset: only identities with an id greater than this.
+    pub after: Option<Uuid>,
+    /// Legacy page pagination: rows to skip.
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// How Kratos normalises identifiers of a credential type before storing or matching them.
+pub fn normalize_identifier(kind: CredentialsType, identifier: &str) -> String {
+    match kind {
+        CredentialsType::Password | CredentialsType::Code | CredentialsType::Webauthn => {
+            identifier.trim().to_lowercase()
+        }
+        _ => identifier.to_string(),
+    }
+}
+
+/// Escapes `%`, `_` and the escape character itself for `LIKE ... ESCAPE '!'`.
+fn escape_like(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        if matches!(ch, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Inserts a new identity with its credentials and addresses. Run it in a transaction.
+pub async fn insert(mut c: Conn<'_>, identity: &Identity) -> Result<()> {
+    on!(c.re(), |c, d| {
+        sqlx::query(sql!(d, "INSERT INTO identities (id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+            .bind(identity.id)
+            .bind(&identity.schema_id)
+            .bind(identity.traits.to_string())
+            .bind(identity.state.as_str())
+            .bind(identity.state_changed_at)
+            .bind(optional_json(&identity.metadata_public))
+            .bind(optional_json(&identity.metadata_admin))
+            .bind(&identity.external_id)
+            .bind(identity.organization_id)
+            .bind(&identity.available_aal)
+            .bind(identity.created_at)
+            .bind(identity.updated_at)
+            .execute(&mut *c)
+            .await?;
+    });
+    insert_children(c, identity).await
+}
+
+/// Replaces an identity's row, credentials and addresses. Run it in a transaction.
+pub async fn update(mut c: Conn<'_>, identity: &Identity) -> Result<()> {
+    let affected = on!(c.re(), |c, d| {
+        sqlx::query(sql!(d, "UPDATE identities SET schema_id = ?, traits = ?, state = ?, state_changed_at = ?, metadata_public = ?, metadata_admin = ?, external_id = ?, organization_id = ?, available_aal = ?, updated_at = ? WHERE id = ?"))
+            .bind(&identity.schema_id)
+            .bind(identity.traits.to_string())
+            .bind(identity.state.as_str())
+            .bind(identity.state_changed_at)
+            .bind(optional_json(&identity.metadata_public))
+            .bind(optional_json(&identity.metadata_admin))
+            .bind(&identity.external_id)
+            .bind(identity.organization_id)
+            .bind(&identity.available_aal)
+            .bind(identity.updated_at)
+            .bind(identity.id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    if affected == 0 {
+        // MySQL reports 0 affected rows when nothing changed; check existence explicitly.
+        if !exists(c.re(), identity.id).await? {
+            return Err(not_found());
+        }
+    }
+    delete_children(c.re(), identity.id).await?;
+    insert_children(c, identity).await
+}
+
+async fn exists(c: Conn<'_>, id: Uuid) -> Result<bool> {
+    let n: i64 = on!(c, |c, d| {
+        sqlx::query_scalar(sql!(d, "SELECT COUNT(*) FROM identities WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await?
+    });
+    Ok(n > 0)
+}
+
+async fn delete_children(c: Conn<'_>, id: Uuid) -> Result<()> {
+    on!(c, |c, d| {
+        // Identifiers go with their credentials through the foreign key's cascade.
+        sqlx::query(sql!(
+            d,
+            "DELETE FROM identity_credentials WHERE identity_id = ?"
+        ))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(sql!(
+            d,
+            "DELETE FROM identity_verifiable_addresses WHERE identity_id = ?"
+        ))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(sql!(
+            d,
+            "DELETE FROM identity_recovery_addresses WHERE identity_id = ?"
+        ))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+async fn insert_children(mut c: Conn<'_>, identity: &Identity) -> Result<()> {
+    for cred in identity.credentials.values() {
+        let config = cred
+            .config
+            .clone()
+            .unwrap_or(Value::Object(Default::default()))
+            .to_string();
+        on!(c.re(), |c, d| {
+            sqlx::query(sql!(d, "INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+                .bind(cred.id)
+                .bind(identity.id)
+                .bind(cred.kind.as_str())
+                .bind(&config)
+                .bind(cred.version)
+                .bind(cred.created_at)
+                .bind(cred.updated_at)
+                .execute(&mut *c)
+                .await?;
+        });
+        let mut seen = std::collections::HashSet::new();
+        let normalized: Vec<String> = cred
+            .identifiers
+            .iter()
+            .map(|i| normalize_identifier(cred.kind, i))
+            .filter(|i| !i.is_empty())
+            .collect();
+        for identifier in normalized.iter().filter(|i| seen.insert(i.as_str())) {
+            on!(c.re(), |c, d| {
+                sqlx::query(sql!(d, "INSERT INTO identity_credential_identifiers (id, identity_credential_id, identity_id, type, identifier, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+                    .bind(Uuid::new_v4())
+                    .bind(cred.id)
+                    .bind(identity.id)
+                    .bind(cred.kind.as_str())
+                    .bind(identifier)
+                    .bind(cred.created_at)
+                    .bind(cred.updated_at)
+                    .execute(&mut *c)
+                    .await?;
+            });
+        }
+    }
+    for a in &identity.verifiable_addresses {
+        on!(c.re(), |c, d| {
+            sqlx::query(sql!(d, "INSERT INTO identity_verifiable_addresses (id, identity_id, via, value, verified, verified_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                .bind(a.id)
+                .bind(identity.id)
+                .bind(&a.via)
+                .bind(&a.value)
+                .bind(a.verified)
+                .bind(a.verified_at)
+                .bind(a.status.as_str())
+                .bind(a.created_at)
+                .bind(a.updated_at)
+                .execute(&mut *c)
+                .await?;
+        });
+    }
+    for a in &identity.recovery_addresses {
+        on!(c.re(), |c, d| {
+            sqlx::query(sql!(d, "INSERT INTO identity_recovery_addresses (id, identity_id, via, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"))
+                .bind(a.id)
+                .bind(identity.id)
+                .bind(&a.via)
+                .bind(&a.value)
+                .bind(a.created_at)
+                .bind(a.updated_at)
+                .execute(&mut *c)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Kratos's (sqlcon's) 404 for a missing row.
+fn not_found() -> Error {
+    ApiError::not_found()
+        .with_message("Unable to locate the resource")
+        .into()
+}
+
+/// Loads one identity, or 404.
+pub async fn get(mut c: Conn<'_>, id: Uuid, expand: Expand) -> Result<Identity> {
+    find(c.re(), id, expand).await?.ok_or_else(not_found)
+}
+
+pub async fn find(mut c: Conn<'_>, id: Uuid, expand: Expand) -> Result<Option<Identity>> {
+    let row: Option<IdentityRow> = on!(c.re(), |c, d| {
+        sqlx::query_as(sql!(d, "SELECT id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at FROM identities WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    let Some(row) = row else { return Ok(None) };
+    let mut list = vec![row.into_identity()?];
+    load_children(c, &mut list, expand).await?;
+    Ok(list.pop())
+}
+
+pub async fn find_by_external_id(
+    mut c: Conn<'_>,
+    external_id: &str,
+    expand: Expand,
+) -> Result<Option<Identity>> {
+    let row: Option<IdentityRow> = on!(c.re(), |c, d| {
+        sqlx::query_as(sql!(d, "SELECT id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at FROM identities WHERE external_id = ?"))
+            .bind(external_id)
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    let Some(row) = row else { return Ok(None) };
+    let mut list = vec![row.into_identity()?];
+    load_children(c, &mut list, expand).await?;
+    Ok(list.pop())
+}
+
+/// The identity owning `identifier` for a credential type (e.g. the password login lookup).
+pub async fn find_by_identifier(
+    mut c: Conn<'_>,
+    kind: CredentialsType,
+    identifier: &str,
+    expand: Expand,
+) -> Result<Option<Identity>> {
+    let id: Option<Uuid> = on!(c.re(), |c, d| {
+        sqlx::query_scalar(sql!(d, "SELECT identity_id FROM identity_credential_identifiers WHERE type = ? AND identifier = ?"))
+            .bind(kind.as_str())
+            .bind(normalize_identifier(kind, identifier))
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    match id {
+        Some(id) => find(c, id, expand).await,
+        None => Ok(None),
+    }
+}
+
+/// A page of identities in id order (keyset pagination), with children as requested.
+pub async fn list(mut c: Conn<'_>, filter: &ListFilter, expand: Expand) -> Result<Vec<Identity>> {
+    let rows: Vec<IdentityRow> = on!(c.re(), |c, d| {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE 1 = 1"
+        ));
+        if let Some(after) = filter.after {
+            qb.push(" AND id > ").push_bind(after);
+        }
+        if !filter.ids.is_empty() {
+            qb.push(" AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in &filter.ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+        }
+        if let Some(identifier) = &filter.credentials_identifier {
+            qb.push(" AND id IN (SELECT identity_id FROM identity_credential_identifiers WHERE (type IN ('password', 'code', 'webauthn') AND identifier = ")
+                .push_bind(identifier.trim().to_lowercase())
+                .push(") OR (type IN ('oidc', 'saml') AND identifier = ")
+                .push_bind(identifier.clone())
+                .push("))");
+        }
+        if let Some(prefix) = &filter.credentials_identifier_similar {
+            qb.push(" AND id IN (SELECT identity_id FROM identity_credential_identifiers WHERE (type IN ('password', 'code', 'webauthn') AND identifier LIKE ")
+                .push_bind(format!("{}%", escape_like(&prefix.trim().to_lowercase())))
+                .push(" ESCAPE '!') OR (type IN ('oidc', 'saml') AND identifier LIKE ")
+                .push_bind(format!("{}%", escape_like(prefix)))
+                .push(" ESCAPE '!'))");
+        }
+        if let Some(org) = filter.organization_id {
+            qb.push(" AND organization_id = ").push_bind(org);
+        }
+        qb.push(" ORDER BY id ASC LIMIT ")
+            .push_bind(filter.limit as i64);
+        if filter.offset > 0 {
+            qb.push(" OFFSET ").push_bind(filter.offset as i64);
+        }
+        qb.build_query_as().fetch_all(&mut *c).await?
+    });
+    let mut list = rows
+        .into_iter()
+        .map(IdentityRow::into_identity)
+        .collect::<Result<Vec<_>>>()?;
+    load_children(c, &mut list, expand).await?;
+    Ok(list)
+}
+
+/// Deletes an identity and everything it owns. Returns false when it did not exist.
+pub async fn delete(c: Conn<'_>, id: Uuid) -> Result<bool> {
+    let n = on!(c, |c, d| {
+        sqlx::query(sql!(d, "DELETE FROM identities WHERE id = ?"))
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(n > 0)
+}
+
+/// Counts identities (for metrics and tests).
+pub async fn count(c: Conn<'_>) -> Result<i64> {
+    Ok(on!(c, |c, d| sqlx::query_scalar(sql!(
+        d,
+        "SELECT COUNT(*) FROM identities"
+    ))
+    .fetch_one(&mut *c)
+    .await?))
+}
+
+/// Loads credentials (with identifiers) and addresses for a batch of identities in one query each.
+async fn load_children(mut c: Conn<'_>, list: &mut [Identity], expand: Expand) -> Result<()> {
+    if list.is_empty() || expand == Expand::NOTHING {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = list.iter().map(|i| i.id).collect();
+    let index: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
+
+    if expand.credentials {
+        let creds: Vec<CredentialRow> = on!(c.re(), |c, d| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT id, identity_id, type, config, version, created_at, updated_at FROM identity_credentials WHERE identity_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        let identifiers: Vec<IdentifierRow> = on!(c.re(), |c, d| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT identity_credential_id, identifier FROM identity_credential_identifiers WHERE identity_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(") ORDER BY identifier");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        let mut by_credential: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for row in identifiers {
+            by_credential
+                .entry(row.identity_credential_id)
+                .or_default()
+                .push(row.identifier);
+        }
+        for row in creds {
+            let Ok(kind) = row.kind.parse::<CredentialsType>() else {
+                tracing::warn!(credential = %row.id, kind = %row.kind, "skipping credential of unknown type");
+                continue;
+            };
+            let Some(&n) = index.get(&row.identity_id) else {
+                continue;
+            };
+            list[n].credentials.insert(
+                kind,
+                Credentials {
+                    id: row.id,
+                    kind,
+                    identifiers: by_credential.remove(&row.id).unwrap_or_default(),
+                    config: Some(serde_json::from_str(&row.config)?),
+                    version: row.version,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                },
+            );
+        }
+    }
+
+    if expand.addresses {
+        let verifiable: Vec<VerifiableAddressRow> = on!(c.re(), |c, d| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT id, identity_id, via, value, verified, verified_at, status, created_at, updated_at FROM identity_verifiable_addresses WHERE identity_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(") ORDER BY id");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        for row in verifiable {
+            if let Some(&n) = index.get(&row.identity_id) {
+                list[n].verifiable_addresses.push(row.into_address());
+            }
+        }
+        let recovery: Vec<RecoveryAddressRow> = on!(c.re(), |c, d| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT id, identity_id, via, value, created_at, updated_at FROM identity_recovery_addresses WHERE identity_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in &ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(") ORDER BY id");
+            qb.build_query_as().fetch_all(&mut *c).await?
+        });
+        for row in recovery {
+            if let Some(&n) = index.get(&row.identity_id) {
+                list[n].recovery_addresses.push(RecoveryAddress {
+                    id: row.id,
+                    value: row.value,
+                    via: row.via,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The identity owning a verifiable address.
+pub async fn find_verifiable_address_owner(
+    c: Conn<'_>,
+    via: &str,
+    value: &str,
+) -> Result<Option<Uuid>> {
+    Ok(on!(c, |c, d| {
+        sqlx::query_scalar(sql!(
+            d,
+            "SELECT identity_id FROM identity_verifiable_addresses WHERE via = ? AND value = ?"
+        ))
+        .bind(via)
+        .bind(value.trim().to_lowercase())
+        .fetch_optional(&mut *c)
+        .await?
+    }))
+}
+
+/// The identity owning a recovery address.
+pub async fn find_recovery_address_owner(
+    c: Conn<'_>,
+    via: &str,
+    value: &str,
+) -> Result<Option<Uuid>> {
+    Ok(on!(c, |c, d| {
+        sqlx::query_scalar(sql!(
+            d,
+            "SELECT identity_id FROM identity_recovery_addresses WHERE via = ? AND value = ?"
+        ))
+        .bind(via)
+        .bind(value.trim().to_lowercase())
+        .fetch_optional(&mut *c)
+        .await?
+    }))
+}
+
+/// Deletes one credential type of an identity (admin API).
+pub async fn delete_credential(
+    c: Conn<'_>,
+    identity_id: Uuid,
+    kind: CredentialsType,
+) -> Result<bool> {
+    let n = on!(c, |c, d| {
+        sqlx::query(sql!(
+            d,
+            "DELETE FROM identity_credentials WHERE identity_id = ? AND type = ?"
+        ))
+        .bind(identity_id)
+        .bind(kind.as_str())
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(n > 0)
+}

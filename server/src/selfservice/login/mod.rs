@@ -1,0 +1,463 @@
+//! The login flow: `/self-service/login/{browser,api}`, `/self-service/login/flows`,
+//! `POST /self-service/login`.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::flow::{Flow, FlowKind, FlowType, csrf, respond, return_to};
+use super::strategy::{self, Ctx, LoginOutcome};
+use crate::app::App;
+use crate::error::{ApiError, Error, Result};
+use crate::http::cookie::Cookie;
+use crate::http::{Request, Response, RouterBuilder, response};
+use crate::persistence::flows;
+use crate::session::manager;
+use crate::session::{Aal, Session};
+use crate::ui::Group;
+
+pub fn register_public(r: &mut RouterBuilder) {
+    r.get("/self-service/login/browser", init_browser);
+    r.get("/self-service/login/api", init_api);
+    r.get("/self-service/login/flows", get_flow);
+    r.post("/self-service/login", submit);
+    r.get("/self-service/login", submit);
+}
+
+fn ui_url(app: &App) -> Url {
+    let cfg = app.config();
+    absolute(app, cfg.selfservice.flows.login.ui_url.as_str())
+}
+
+/// A configured URL; relative ones resolve against the public base URL.
+pub fn absolute(app: &App, raw: &str) -> Url {
+    Url::parse(raw).unwrap_or_else(|_| {
+        app.config()
+            .public_base_url()
+            .join(raw)
+            .unwrap_or_else(|_| app.config().public_base_url())
+    })
+}
+
+pub fn already_logged_in() -> ApiError {
+    ApiError::bad_request()
+        .with_id("session_already_available")
+        .with_reason("A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?")
+}
+
+fn requested_aal(req: &Request) -> Result<Aal> {
+    match req.query_param("aal").as_deref() {
+        None | Some("") | Some("aal1") => Ok(Aal::Aal1),
+        Some("aal2") => Ok(Aal::Aal2),
+        Some(other) => Err(ApiError::bad_request()
+            .with_reason(format!("Unable to parse AuthenticationMethod Assurance Level (AAL): expected one of [aal1, aal2] but got {other}"))
+            .into()),
+    }
+}
+
+/// The caller's session, if it has a valid one. Database errors propagate.
+async fn current_session(app: &App, req: &Request) -> Result<Option<Session>> {
+    match manager::from_request(app, req).await {
+        Ok(s) => Ok(Some(s)),
+        Err(Error::Api(api)) if api.code == 401 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates and stores a login flow for the request. Returns the flow, or the caller's session
+/// when it already satisfies the request (`session_already_available`).
+pub async fn new_flow(
+    app: &App,
+    req: &Request,
+    flow_type: FlowType,
+) -> Result<(Flow, Vec<Cookie>)> {
+    let cfg = app.config();
+    let mut flow = Flow::new(
+        app,
+        FlowKind::Login,
+        flow_type,
+        req,
+        cfg.selfservice.flows.login.lifespan,
+    )?;
+    flow.data.refresh = req.query_bool("refresh");
+    let aal = requested_aal(req)?;
+    flow.data.requested_aal = Some(aal);
+    if let Some(schema) = req.query_param("identity_schema").filter(|s| !s.is_empty()) {
+        flow.data.identity_schema = Some(schema);
+    }
+
+    let session = current_session(app, req).await?;
+    match &session {
+        None if aal > Aal::Aal1 => {
+            return Err(ApiError::unauthorized()
+                .with_id("session_aal1_required")
+                .with_reason(
+                    "You can not requested a higher AAL (AAL2/AAL3) without an active session.",
+                )
+                .into());
+        }
+        None => flow.data.refresh = false,
+        Some(s)
+            if !flow.data.refresh
+                && (aal == Aal::Aal1 || aal <= s.authenticator_assurance_level) =>
+        {
+            return Err(already_logged_in().into());
+        }
+        Some(s) => flow.session_id = Some(s.id),
+    }
+
+    let body = Value::Object(Default::default());
+    let ctx = Ctx {
+        app,
+        req,
+        body: &body,
+        session: session.as_ref(),
+    };
+    for s in strategy::enabled(&cfg) {
+        s.login_form(&ctx, &mut flow).await?;
+    }
+    if flow.data.refresh {
+        flow.ui.messages.push(crate::text::info_login_re_auth());
+    }
+    if let Some(s) = &session {
+        if aal > s.authenticator_assurance_level {
+            flow.ui.messages.push(crate::text::info_login_mfa());
+        }
+    }
+    let mut cookies = Vec::new();
+    if flow_type == FlowType::Browser {
+        let (raw, cookie) = csrf::ensure_token(app, req);
+        cookies.extend(cookie);
+        flow.csrf_token = csrf::mask(&raw);
+        flow.ui.set_csrf(&csrf::mask(&raw));
+    }
+    sort(&mut flow);
+    let mut c = app.db.conn().await?;
+    flows::insert(c.conn(), &flow).await?;
+    Ok((flow, cookies))
+}
+
+fn sort(flow: &mut Flow) {
+    flow.ui.sort(
+        &[
+            Group::Default,
+            Group::IdentifierFirst,
+            Group::Profile,
+            Group::Password,
+            Group::Oidc,
+            Group::Code,
+            Group::Webauthn,
+            Group::Passkey,
+            Group::Totp,
+            Group::LookupSecret,
+        ],
+        &["csrf_token".into(), "identifier".into(), "password".into()],
+    );
+}
+
+async fn init_browser(app: App, req: Request) -> Result<Response> {
+    match new_flow(&app, &req, FlowType::Browser).await {
+        Ok((flow, cookies)) => Ok(respond::send_new_flow(
+            &req,
+            &flow,
+            None,
+            &ui_url(&app),
+            &cookies,
+        )),
+        Err(Error::Api(api)) if api.id.as_deref() == Some("session_already_available") => {
+            let to = return_to::after_flow(&app, req.query_param("return_to").as_deref(), None)?;
+            Ok(if req.accepts_json() {
+                response::render_error(&Error::Api(api), req.request_id.as_deref())
+            } else {
+                response::redirect(to.as_str())
+            })
+        }
+        Err(err) => Ok(respond::forward(&app, &req, None, err).await),
+    }
+}
+
+async fn init_api(app: App, req: Request) -> Result<Response> {
+    let (flow, _) = new_flow(&app, &req, FlowType::Api).await?;
+    Ok(response::ok(&flow.to_json(None)))
+}
+
+/// Loads a flow for fetching or submitting; browser flows must come with the CSRF cookie they
+/// were created with.
+pub async fn load_flow(app: &App, _req: &Request, kind: FlowKind, id: uuid::Uuid) -> Result<Flow> {
+    let mut c = app.db.conn().await?;
+    let flow = flows::get(c.conn(), kind, id).await?;
+    Ok(flow)
+}
+
+/// Browser flows may only be read by the browser that created them.
+pub fn check_flow_owner(app: &App, req: &Request, flow: &Flow) -> Result<()> {
+    if flow.flow_type == FlowType::Browser {
+        let ok = csrf::token_from_cookie(app, req)
+            .is_some_and(|raw| csrf::matches(&raw, &flow.csrf_token));
+        if !ok {
+            let reason = if req.has_cookies() {
+                "The HTTP Cookie Header was set but did not include the anti-CSRF cookie."
+            } else {
+                "The HTTP Cookie Header is empty or not set."
+            };
+            return Err(csrf::violation(req, reason).into());
+        }
+    }
+    Ok(())
+}
+
+/// The 410 Kratos returns when fetching an expired flow.
+pub fn expired_on_fetch(app: &App, flow: &Flow) -> ApiError {
+    let kind = flow.kind.as_str();
+    let err = ApiError::gone().with_id("self_service_flow_expired");
+    let mut init = app.config().public_base_url();
+    if flow.is_browser() {
+        init.set_path(&format!(
+            "{}{}",
+            init.path().trim_end_matches('/'),
+            flow.kind.browser_init_path()
+        ));
+        if let Some(rt) = &flow.return_to {
+            init.query_pairs_mut().append_pair("return_to", rt);
+        }
+        err.with_reason(format!("The {kind} flow has expired. Redirect the user to the {kind} flow init endpoint to initialize a new {kind} flow."))
+            .with_detail("redirect_to", init.to_string())
+            .with_detail("return_to", flow.return_to.clone().unwrap_or_default())
+    } else {
+        init.set_path(&format!(
+            "{}{}",
+            init.path().trim_end_matches('/'),
+            flow.kind.api_init_path()
+        ));
+        err.with_reason(format!("The {kind} flow has expired. Call the {kind} flow init API endpoint to initialize a new {kind} flow."))
+            .with_detail("api", init.to_string())
+    }
+}
+
+async fn get_flow(app: App, req: Request) -> Result<Response> {
+    let id = super::flow::id_param(&req)?;
+    let flow = load_flow(&app, &req, FlowKind::Login, id).await?;
+    check_flow_owner(&app, &req, &flow)?;
+    if flow.is_expired() {
+        return Err(expired_on_fetch(&app, &flow).into());
+    }
+    Ok(response::ok(&flow.to_json(None)))
+}
+
+/// Checks a submission's CSRF protection: API flows refuse browser traits (cookies, `Origin`),
+/// browser flows need the token.
+pub fn check_submission(app: &App, req: &Request, flow: &Flow, body: &Value) -> Result<()> {
+    match flow.flow_type {
+        FlowType::Api => {
+            if req.header("origin").is_some() {
+                return Err(ApiError::bad_request().with_reason("The HTTP Request Header included the \"Origin\" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.").into());
+            }
+            let cookies = csrf::non_cloudflare_cookies(req);
+            if !cookies.is_empty() {
+                return Err(ApiError::bad_request()
+                    .with_reason("The HTTP Request Header included the \"Cookie\" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.")
+                    .with_detail("found cookies", json!(cookies))
+                    .into());
+            }
+            Ok(())
+        }
+        FlowType::Browser => csrf::verify(app, req, body.get("csrf_token").and_then(Value::as_str)),
+    }
+}
+
+async fn submit(app: App, req: Request) -> Result<Response> {
+    let ui = ui_url(&app);
+    let flow_id = match super::flow::flow_id_param(&req) {
+        Ok(id) => id,
+        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
+    };
+    let mut flow = match load_flow(&app, &req, FlowKind::Login, flow_id).await {
+        Ok(f) => f,
+        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
+    };
+    match submit_flow(&app, &req, &mut flow).await {
+        Ok(res) => Ok(res),
+        Err(Error::Api(api)) if api.id.as_deref() == Some("self_service_flow_expired") => {
+            let replacement = match replace(&app, &req, &flow).await {
+                Ok(f) => f,
+                Err(e) => return Ok(respond::forward(&app, &req, Some(&flow), e).await),
+            };
+            Ok(respond::flow_error(
+                &app,
+                &req,
+                Some(flow),
+                Group::Default,
+                Error::Api(api),
+                &ui,
+                Some(replacement),
+            )
+            .await)
+        }
+        Err(err) => {
+            let group = flow
+                .data
+                .active
+                .as_deref()
+                .and_then(group_of)
+                .unwrap_or(Group::Default);
+            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+        }
+    }
+}
+
+fn group_of(method: &str) -> Option<Group> {
+    strategy::all()
+        .iter()
+        .find(|s| s.id() == method)
+        .map(|s| s.group())
+}
+
+/// A fresh flow replacing an expired one, carrying its request URL and an expiry message.
+async fn replace(app: &App, req: &Request, old: &Flow) -> Result<Flow> {
+    let (mut flow, _) = new_flow(app, req, old.flow_type).await?;
+    flow.request_url = old.request_url.clone();
+    flow.return_to = old.return_to.clone();
+    let expired_for = chrono::Utc::now() - old.expires_at;
+    flow.ui
+        .messages
+        .push(crate::text::error_validation_login_flow_expired(
+            old.expires_at,
+            expired_for,
+        ));
+    let mut c = app.db.conn().await?;
+    flows::update(c.conn(), &flow).await?;
+    Ok(flow)
+}
+
+async fn submit_flow(app: &App, req: &Request, flow: &mut Flow) -> Result<Response> {
+    let body = req.form_or_json()?;
+    let session = current_session(app, req).await?;
+    let requested = flow.data.requested_aal.unwrap_or(Aal::Aal1);
+    if let Some(s) = &session {
+        if !flow.data.refresh && requested <= s.authenticator_assurance_level {
+            if flow.flow_type == FlowType::Api || req.is_json_request() {
+                return Err(already_logged_in().into());
+            }
+            return Ok(response::redirect(
+                return_to::default_return_url(app).as_str(),
+            ));
+        }
+    } else if requested > Aal::Aal1 {
+        return Err(ApiError::unauthorized()
+            .with_id("session_aal1_required")
+            .with_reason(
+                "You can not requested a higher AAL (AAL2/AAL3) without an active session.",
+            )
+            .into());
+    }
+    if flow.is_expired() {
+        return Err(flow.expired_error(uuid::Uuid::nil()).into());
+    }
+    check_submission(app, req, flow, &body)?;
+
+    let cfg = app.config();
+    let ctx = Ctx {
+        app,
+        req,
+        body: &body,
+        session: session.as_ref(),
+    };
+    for s in strategy::enabled(&cfg) {
+        if ctx.method() != Some(s.id()) {
+            continue;
+        }
+        flow.data.active = Some(s.id().to_string());
+        match s.login(&ctx, flow).await? {
+            LoginOutcome::NotResponsible => continue,
+            LoginOutcome::Authenticated { identity, method } => {
+                return finish(app, req, flow, identity, method, session).await;
+            }
+        }
+    }
+    Err(
+        crate::error::FormErrors::global(crate::text::error_validation_login_no_strategy_found())
+            .into(),
+    )
+}
+
+/// Completes a login: issues or upgrades the session and answers for the flow's type.
+async fn finish(
+    app: &App,
+    req: &Request,
+    flow: &mut Flow,
+    identity: crate::identity::Identity,
+    method: crate::session::AuthenticationMethod,
+    existing: Option<Session>,
+) -> Result<Response> {
+    if !identity.is_active() {
+        return Err(ApiError::unauthorized()
+            .with_id("session_inactive")
+            .with_reason("This account has been disabled. Please contact support for assistance.")
+            .into());
+    }
+    let cfg = app.config();
+    let flow_default = cfg
+        .selfservice
+        .flows
+        .login
+        .after
+        .default_browser_return_url
+        .as_ref()
+        .map(|u| absolute(app, u.as_str()));
+    let return_to = return_to::after_flow(app, flow.return_to.as_deref(), flow_default)?;
+
+    // Refresh and second-factor logins upgrade the caller's session; anything else starts anew.
+    let (session, token) = match existing.filter(|s| s.identity_id == identity.id) {
+        Some(mut s) => {
+            s.completed_login_for(method.method, method.aal);
+            s.authenticated_at = crate::persistence::now();
+            let lifespan = chrono::Duration::from_std(cfg.session.lifespan)
+                .unwrap_or(chrono::Duration::days(1));
+            s.expires_at = crate::persistence::now() + lifespan;
+            let mut c = app.db.conn().await?;
+            crate::persistence::sessions::update(c.conn(), &s).await?;
+            s.identity = Some(identity.clone());
+            let token = manager::token_from_request(app, req).unwrap_or_default();
+            (s, token)
+        }
+        None => {
+            let issued = manager::issue(app, &identity, vec![method], req).await?;
+            (issued.session, issued.token)
+        }
+    };
+    flow.state = "passed_challenge".into();
+    let mut c = app.db.conn().await?;
+    flows::update(c.conn(), flow).await?;
+
+    if flow.flow_type == FlowType::Api {
+        let mut body = json!({ "session": session.clone().for_client(), "session_token": token });
+        if !flow.data.continue_with.is_empty() {
+            body["continue_with"] = json!(flow.data.continue_with);
+        }
+        return Ok(response::ok(&body));
+    }
+
+    let mut res = if req.is_json_request() {
+        let mut continue_with = flow.data.continue_with.clone();
+        continue_with.push(
+            json!({ "action": "redirect_browser_to", "redirect_browser_to": return_to.as_str() }),
+        );
+        response::ok(
+            &json!({ "session": session.clone().for_client(), "continue_with": continue_with }),
+        )
+    } else if req.accepts_json() {
+        response::ok(&session.clone().for_client())
+    } else {
+        response::redirect(return_to.as_str())
+    };
+    response::add_cookie(
+        &mut res,
+        &manager::session_cookie(app, &token, session.expires_at).to_header(),
+    );
+    // A new login rotates the CSRF token, as Kratos does.
+    if let (_, Some(cookie)) = csrf::regenerate(app) {
+        response::add_cookie(&mut res, &cookie.to_header());
+    }
+    let _ = StatusCode::OK;
+    Ok(res)
+}

@@ -1,0 +1,136 @@
+//! Authentication methods. Each method is a module implementing [`Strategy`] for the flows it
+//! takes part in, registered once in [`all`]; the flow handlers ask every enabled strategy to add
+//! its form fields and offer each submission to them in turn.
+
+pub mod password;
+pub mod profile;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::flow::Flow;
+use crate::app::App;
+use crate::config::Config;
+use crate::error::Result;
+use crate::http::Request;
+use crate::identity::Identity;
+use crate::session::{AuthenticationMethod, Session};
+use crate::ui::Group;
+
+/// What a strategy gets for one request.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub req: &'a Request,
+    /// The submitted form (JSON or form-encoded, decoded to JSON); empty on flow creation.
+    pub body: &'a Value,
+    /// The caller's session, if any (refresh, second factor, settings).
+    pub session: Option<&'a Session>,
+}
+
+impl Ctx<'_> {
+    /// The submitted `method`, which selects the strategy.
+    pub fn method(&self) -> Option<&str> {
+        self.body.get("method").and_then(Value::as_str)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.body.get(name).and_then(Value::as_str)
+    }
+}
+
+pub enum LoginOutcome {
+    /// The submission is for another method.
+    NotResponsible,
+    /// The identity proved itself with `method`.
+    Authenticated {
+        identity: Identity,
+        method: AuthenticationMethod,
+    },
+}
+
+pub enum RegistrationOutcome {
+    NotResponsible,
+    /// The flow moved to another step (e.g. profile-first: traits accepted, now choose a
+    /// credential); it is re-rendered as is.
+    Continue,
+    /// A new identity, ready to be created.
+    Register(Identity),
+}
+
+pub enum SettingsOutcome {
+    NotResponsible,
+    /// The identity with the changes applied, ready to be saved.
+    Update(Identity),
+}
+
+#[async_trait]
+pub trait Strategy: Send + Sync + 'static {
+    /// The method name (`password`, `profile`, ...), which is also the `method` form value.
+    fn id(&self) -> &'static str;
+    /// The UI node group of this method's fields.
+    fn group(&self) -> Group;
+    /// Whether `selfservice.methods.<id>.enabled` is on.
+    fn enabled(&self, cfg: &Config) -> bool;
+
+    /// Adds this method's fields to a new login flow.
+    async fn login_form(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<()> {
+        Ok(())
+    }
+    async fn login(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<LoginOutcome> {
+        Ok(LoginOutcome::NotResponsible)
+    }
+
+    /// Adds this method's fields to a new registration flow; `schema` is the identity schema.
+    async fn registration_form(
+        &self,
+        _ctx: &Ctx<'_>,
+        _flow: &mut Flow,
+        _schema: &Value,
+    ) -> Result<()> {
+        Ok(())
+    }
+    async fn register(
+        &self,
+        _ctx: &Ctx<'_>,
+        _flow: &mut Flow,
+        _schema: &Value,
+    ) -> Result<RegistrationOutcome> {
+        Ok(RegistrationOutcome::NotResponsible)
+    }
+    /// Profile-first registration, second step: adds this method's credential fields once the
+    /// traits are accepted.
+    async fn registration_credentials_form(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<()> {
+        Ok(())
+    }
+
+    /// Adds this method's fields to a settings flow for `identity`.
+    async fn settings_form(
+        &self,
+        _ctx: &Ctx<'_>,
+        _flow: &mut Flow,
+        _identity: &Identity,
+        _schema: &Value,
+    ) -> Result<()> {
+        Ok(())
+    }
+    async fn settings(
+        &self,
+        _ctx: &Ctx<'_>,
+        _flow: &mut Flow,
+        _identity: &Identity,
+        _schema: &Value,
+    ) -> Result<SettingsOutcome> {
+        Ok(SettingsOutcome::NotResponsible)
+    }
+}
+
+/// Every method, in the order Kratos renders and tries them. A new method is a module plus a
+/// line here.
+pub fn all() -> &'static [&'static dyn Strategy] {
+    &[&profile::Profile, &password::Password]
+}
+
+/// The enabled methods.
+pub fn enabled(cfg: &Config) -> impl Iterator<Item = &'static dyn Strategy> + '_ {
+    all().iter().copied().filter(move |s| s.enabled(cfg))
+}

@@ -61,13 +61,12 @@ async fn whoami(app: App, req: Request) -> Result<Response> {
     if let Some(token) = req
         .cookie(&app.config().session.cookie.name)
         .and_then(|_| manager::token_from_request(&app, &req))
+        && req.header("x-session-token").is_none()
     {
-        if req.header("x-session-token").is_none() {
-            response::add_cookie(
-                &mut res,
-                &manager::session_cookie(&app, &token, expires_at).to_header(),
-            );
-        }
+        response::add_cookie(
+            &mut res,
+            &manager::session_cookie(&app, &token, expires_at).to_header(),
+        );
     }
     Ok(res)
 }

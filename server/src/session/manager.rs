@@ -156,10 +156,10 @@ pub fn token_from_request(app: &App, req: &Request) -> Option<String> {
         return Some(token.to_string());
     }
     let cfg = app.config();
-    if let Some(value) = req.cookie(&cfg.session.cookie.name) {
-        if let Some(token) = verify_cookie_value(cfg.cookie_secrets(), value) {
-            return Some(token);
-        }
+    if let Some(value) = req.cookie(&cfg.session.cookie.name)
+        && let Some(token) = verify_cookie_value(cfg.cookie_secrets(), value)
+    {
+        return Some(token);
     }
     bearer_token(req)
 }

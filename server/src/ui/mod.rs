@@ -112,10 +112,10 @@ impl Container {
     /// Clears the values of the named fields (e.g. passwords after a failed attempt).
     pub fn reset_values(&mut self, ids: &[&str]) {
         for n in &mut self.nodes {
-            if ids.contains(&n.id()) {
-                if let Some(a) = n.input_attributes_mut() {
-                    a.value = None;
-                }
+            if ids.contains(&n.id())
+                && let Some(a) = n.input_attributes_mut()
+            {
+                a.value = None;
             }
         }
     }
@@ -131,12 +131,10 @@ impl Container {
                 .nodes
                 .iter_mut()
                 .find(|n| n.id() == name && n.group == group)
+                && let Some(a) = node.input_attributes_mut()
+                && a.input_type != InputType::Password
             {
-                if let Some(a) = node.input_attributes_mut() {
-                    if a.input_type != InputType::Password {
-                        a.value = Some(v);
-                    }
-                }
+                a.value = Some(v);
             }
         }
     }

@@ -172,6 +172,56 @@ pub fn trait_keys(schema: &Value) -> Vec<String> {
     trait_fields(schema).into_iter().map(|f| f.name).collect()
 }
 
+/// Form posts carry every value as a string; this converts trait values to the types the schema
+/// declares (numbers, integers, booleans), as Kratos's form decoder does. Unconvertible values
+/// are left as they are, for schema validation to report.
+pub fn coerce_traits(schema: &Value, traits: &mut Value) {
+    for field in trait_fields(schema) {
+        let path: Vec<&str> = field.name.split('.').skip(1).collect();
+        let Some(slot) = lookup_mut(traits, &path) else {
+            continue;
+        };
+        let Value::String(s) = slot else { continue };
+        let converted = match field.json_type.as_str() {
+            "integer" => s.trim().parse::<i64>().ok().map(Value::from),
+            "number" => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number)),
+            "boolean" => match s.as_str() {
+                "true" | "on" | "1" => Some(Value::Bool(true)),
+                "false" | "off" | "0" | "" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(v) = converted {
+            *slot = v;
+        } else if s.is_empty() && field.json_type != "string" {
+            *slot = Value::Null;
+        }
+    }
+    strip_nulls(traits);
+}
+
+fn lookup_mut<'v>(value: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
+    let mut cur = value;
+    for key in path {
+        cur = cur.as_object_mut()?.get_mut(*key)?;
+    }
+    Some(cur)
+}
+
+fn strip_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        for v in map.values_mut() {
+            strip_nulls(v);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,55 +271,5 @@ mod tests {
                 .input_type,
             InputType::Checkbox
         );
-    }
-}
-
-/// Form posts carry every value as a string; this converts trait values to the types the schema
-/// declares (numbers, integers, booleans), as Kratos's form decoder does. Unconvertible values
-/// are left as they are, for schema validation to report.
-pub fn coerce_traits(schema: &Value, traits: &mut Value) {
-    for field in trait_fields(schema) {
-        let path: Vec<&str> = field.name.split('.').skip(1).collect();
-        let Some(slot) = lookup_mut(traits, &path) else {
-            continue;
-        };
-        let Value::String(s) = slot else { continue };
-        let converted = match field.json_type.as_str() {
-            "integer" => s.trim().parse::<i64>().ok().map(Value::from),
-            "number" => s
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number)),
-            "boolean" => match s.as_str() {
-                "true" | "on" | "1" => Some(Value::Bool(true)),
-                "false" | "off" | "0" | "" => Some(Value::Bool(false)),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(v) = converted {
-            *slot = v;
-        } else if s.is_empty() && field.json_type != "string" {
-            *slot = Value::Null;
-        }
-    }
-    strip_nulls(traits);
-}
-
-fn lookup_mut<'v>(value: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
-    let mut cur = value;
-    for key in path {
-        cur = cur.as_object_mut()?.get_mut(*key)?;
-    }
-    Some(cur)
-}
-
-fn strip_nulls(value: &mut Value) {
-    if let Value::Object(map) = value {
-        map.retain(|_, v| !v.is_null());
-        for v in map.values_mut() {
-            strip_nulls(v);
-        }
     }
 }

@@ -119,10 +119,10 @@ pub async fn new_flow(
     if flow.data.refresh {
         flow.ui.messages.push(crate::text::info_login_re_auth());
     }
-    if let Some(s) = &session {
-        if aal > s.authenticator_assurance_level {
-            flow.ui.messages.push(crate::text::info_login_mfa());
-        }
+    if let Some(s) = &session
+        && aal > s.authenticator_assurance_level
+    {
+        flow.ui.messages.push(crate::text::info_login_mfa());
     }
     let mut cookies = Vec::new();
     if flow_type == FlowType::Browser {
@@ -370,7 +370,7 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow) -> Result<Respon
         match s.login(&ctx, flow).await? {
             LoginOutcome::NotResponsible => continue,
             LoginOutcome::Authenticated { identity, method } => {
-                return finish(app, req, flow, identity, method, session).await;
+                return finish(app, req, flow, *identity, method, session).await;
             }
         }
     }

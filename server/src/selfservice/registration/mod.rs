@@ -290,7 +290,7 @@ async fn submit_flow(
             }
             RegistrationOutcome::Register(identity) => {
                 flow.data.active = Some(s.id().to_string());
-                return finish(app, req, flow, identity, s.id()).await;
+                return finish(app, req, flow, *identity, s.id()).await;
             }
         }
     }

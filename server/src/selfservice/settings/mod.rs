@@ -367,7 +367,7 @@ async fn submit_flow(
                         other => other,
                     });
                 }
-                return finish(app, req, flow, session, updated, s.id()).await;
+                return finish(app, req, flow, session, *updated, s.id()).await;
             }
         }
     }

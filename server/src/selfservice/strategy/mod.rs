@@ -43,7 +43,7 @@ pub enum LoginOutcome {
     NotResponsible,
     /// The identity proved itself with `method`.
     Authenticated {
-        identity: Identity,
+        identity: Box<Identity>,
         method: AuthenticationMethod,
     },
 }
@@ -54,13 +54,13 @@ pub enum RegistrationOutcome {
     /// credential); it is re-rendered as is.
     Continue,
     /// A new identity, ready to be created.
-    Register(Identity),
+    Register(Box<Identity>),
 }
 
 pub enum SettingsOutcome {
     NotResponsible,
     /// The identity with the changes applied, ready to be saved.
-    Update(Identity),
+    Update(Box<Identity>),
 }
 
 #[async_trait]

@@ -90,10 +90,10 @@ pub async fn login(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<LoginOutcome> {
         return Err(missing.into());
     }
     let identifier = normalize_identifier(identifier);
-    if let Some(node) = flow.ui.node_mut("identifier") {
-        if let Some(a) = node.input_attributes_mut() {
-            a.value = Some(Value::String(identifier.clone()));
-        }
+    if let Some(node) = flow.ui.node_mut("identifier")
+        && let Some(a) = node.input_attributes_mut()
+    {
+        a.value = Some(Value::String(identifier.clone()));
     }
 
     let mut c = app.db.conn().await?;
@@ -119,15 +119,14 @@ pub async fn login(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<LoginOutcome> {
     if !app.hasher.verify(password, &hash).await? {
         return Err(invalid_credentials());
     }
-    if flow.data.refresh {
-        if let Some(session) = ctx.session {
-            if session.identity_id != identity.id {
-                return Err(crate::error::ApiError::forbidden()
+    if flow.data.refresh
+        && let Some(session) = ctx.session
+        && session.identity_id != identity.id
+    {
+        return Err(crate::error::ApiError::forbidden()
                     .with_id("security_identity_mismatch")
                     .with_reason("The request was initiated by someone else and has been blocked for security reasons. Please go back and try again.")
                     .into());
-            }
-        }
     }
     if app.hasher.needs_rehash(&hash) {
         // Imported and outdated hashes are replaced with the configured hasher's, now that the
@@ -156,5 +155,8 @@ pub async fn login(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<LoginOutcome> {
         provider: String::new(),
         organization: String::new(),
     };
-    Ok(LoginOutcome::Authenticated { identity, method })
+    Ok(LoginOutcome::Authenticated {
+        identity: Box::new(identity),
+        method,
+    })
 }

@@ -92,5 +92,5 @@ pub async fn register(
         identifiers,
         serde_json::json!({ "hashed_password": hash }),
     );
-    Ok(RegistrationOutcome::Register(identity))
+    Ok(RegistrationOutcome::Register(Box::new(identity)))
 }

@@ -59,5 +59,5 @@ pub async fn settings(ctx: &Ctx<'_>, identity: &Identity) -> Result<SettingsOutc
         identifiers,
         serde_json::json!({ "hashed_password": hash }),
     );
-    Ok(SettingsOutcome::Update(updated))
+    Ok(SettingsOutcome::Update(Box::new(updated)))
 }

@@ -68,10 +68,10 @@ pub async fn register(
         .iter_mut()
         .filter(|n| n.group == Group::Default)
     {
-        if let Some(a) = node.input_attributes_mut() {
-            if a.name != crate::ui::CSRF_TOKEN_NAME {
-                a.input_type = InputType::Hidden;
-            }
+        if let Some(a) = node.input_attributes_mut()
+            && a.name != crate::ui::CSRF_TOKEN_NAME
+        {
+            a.input_type = InputType::Hidden;
         }
     }
     let cfg = ctx.app.config();

@@ -30,5 +30,5 @@ pub fn settings(ctx: &Ctx<'_>, identity: &Identity, schema: &Value) -> Result<Se
     let traits = crate::selfservice::strategy::password::registration::traits_from(ctx, schema);
     let mut updated = identity.clone();
     updated.traits = traits;
-    Ok(SettingsOutcome::Update(updated))
+    Ok(SettingsOutcome::Update(Box::new(updated)))
 }

@@ -492,6 +492,37 @@ async fn list_filters_and_keyset_pagination() {
         assert_kratos_error(&res.json().await.unwrap(), 400);
     }
 
+    // Kratos's legacy page/per_page mode (zero-based pages) still works, with a total count.
+    let legacy = api::list_identities(
+        &sdk,
+        Some(2),
+        Some(1),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        legacy.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        sorted[2..4]
+    );
+    let res = http
+        .get(format!(
+            "{}/admin/identities?page=1&per_page=2",
+            ts.admin_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get("x-total-count").unwrap(), "5");
+    assert!(next_link(res.headers()).is_some());
+
     // `include_credential` on lists.
     let with_creds = api::list_identities(
         &sdk,

@@ -404,3 +404,41 @@ async fn unknown_or_garbled_hashes_are_refused_at_import() {
     assert!(all.is_empty());
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn put_imports_a_new_password() {
+    let ts = TestServer::start("").await;
+    let sdk = ts.admin_sdk();
+    let identity = create(
+        &ts,
+        json!({
+            "schema_id": "default",
+            "traits": { "email": "put@example.org" },
+            "credentials": { "password": { "config": { "password": "the old password" } } }
+        }),
+    )
+    .await;
+    login(&ts, "put@example.org", "the old password")
+        .await
+        .unwrap();
+    let body: models::UpdateIdentityBody = from_json(json!({
+        "schema_id": "default",
+        "state": "active",
+        "traits": { "email": "put@example.org" },
+        "credentials": { "password": { "config": { "hashed_password": VECTORS[6].2 } } }
+    }));
+    api::update_identity(&sdk, &identity.id, Some(body))
+        .await
+        .unwrap();
+    let (status, body) = login(&ts, "put@example.org", "the old password")
+        .await
+        .unwrap_err();
+    assert_invalid_credentials(status, &body);
+    login(&ts, "put@example.org", PW).await.unwrap();
+    assert!(
+        stored_hash(&ts, &identity.id)
+            .await
+            .starts_with("$argon2id$")
+    );
+    ts.stop().await;
+}

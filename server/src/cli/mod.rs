@@ -1,5 +1,6 @@
 //! The `kratos` command line, mirroring Kratos's commands and flags.
 
+mod import;
 mod migrate;
 mod serve;
 
@@ -32,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: migrate::MigrateCommand,
     },
+    /// Import resources through a running server's admin API.
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -50,16 +56,18 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Migrate { command } => migrate::run(command).await,
+            Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Migrate { command } => migrate::run(command).await.map(|()| ExitCode::SUCCESS),
+            // Reports each failed identity itself and exits non-zero when any failed.
+            Command::Import { command } => import::run(command).await,
             Command::Version => {
                 println!("Version:    {}", crate::VERSION);
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("Error: {err}");
             ExitCode::FAILURE

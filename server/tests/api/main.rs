@@ -6,5 +6,8 @@ mod harness;
 
 mod cli;
 mod health;
+mod identities;
+mod identity_import;
+mod import_cli;
 mod outage;
 mod persistence;

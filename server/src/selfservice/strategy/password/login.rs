@@ -32,7 +32,6 @@ pub async fn form(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<()> {
     }
     let mut identifier = Node::input("identifier", Group::Default, InputType::Text)
         .required()
-        .with_autocomplete("username")
         .with_label(text::info_node_label_id());
     if let Some(id) = refresh_identifier {
         identifier = identifier.with_value(id).disabled();

@@ -5,6 +5,14 @@
 mod harness;
 
 mod cli;
+mod csrf;
+mod flowkit;
+mod flows_login;
+mod flows_registration;
+mod flows_settings;
 mod health;
+mod newcomer;
 mod outage;
+mod password_policy;
 mod persistence;
+mod sessions;

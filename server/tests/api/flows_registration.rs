@@ -407,3 +407,79 @@ async fn registration_can_be_disabled() {
     assert_eq!(body["error"]["id"], "self_service_flow_disabled");
     ts.stop().await;
 }
+
+const CUSTOMER_SCHEMA: &str = r#"{
+  "$id": "https://schemas.kratos-rs.test/customer.json",
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "properties": {
+    "traits": {
+      "type": "object",
+      "properties": {
+        "email": {
+          "type": "string", "format": "email", "title": "E-Mail",
+          "ory.sh/kratos": { "credentials": { "password": { "identifier": true } } }
+        },
+        "company": { "type": "string", "title": "Company" }
+      },
+      "required": ["email", "company"]
+    }
+  }
+}"#;
+
+#[tokio::test]
+async fn registration_with_a_selectable_identity_schema() {
+    let default = crate::harness::base64_encode(crate::harness::DEFAULT_SCHEMA);
+    let customer = crate::harness::base64_encode(CUSTOMER_SCHEMA);
+    let ts = server(&format!(
+        r#"identity:
+  schemas:
+    - {{ id: default, url: "base64://{default}" }}
+    - {{ id: customer, url: "base64://{customer}", selfservice_selectable: true }}
+    - {{ id: internal, url: "base64://{customer}" }}
+"#
+    ))
+    .await;
+    let flow = api_init(&ts, "registration", "identity_schema=customer", None).await;
+    assert_eq!(flow["identity_schema"], "customer");
+    assert!(node(&flow, "traits.company").is_some(), "{flow}");
+
+    // The schema's own rules apply: company is required.
+    let (status, v) = api_submit(
+        &ts,
+        "registration",
+        &fid(&flow),
+        json!({ "method": "password", "password": PASSWORD, "traits": { "email": unique_email("customer") } }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(node_message_ids(&v, "traits.company"), vec![4000002], "{v}");
+    let (ok, _) = registration_ok(
+        &ts,
+        &fid(&flow),
+        models::UpdateRegistrationFlowBody::Password(Box::new(
+            models::UpdateRegistrationFlowWithPasswordMethod::new(
+                "password".into(),
+                PASSWORD.into(),
+                json!({ "email": unique_email("customer"), "company": "Acme" }),
+            ),
+        )),
+    )
+    .await;
+    assert_eq!(ok.identity.schema_id, "customer");
+
+    // Schemas that are not selectable, or unknown, are refused.
+    for schema in ["internal", "does-not-exist"] {
+        let res = crate::harness::client()
+            .get(format!(
+                "{}/self-service/registration/api?identity_schema={schema}",
+                ts.public_url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{schema}: {:?}", res.text().await);
+    }
+    ts.stop().await;
+}

@@ -341,3 +341,51 @@ async fn browser_and_spa_settings() {
     assert_eq!(location(&res), "http://ui.test/");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn expired_settings_flows_are_replaced() {
+    let ts = server("selfservice: { flows: { settings: { lifespan: 1s } } }").await;
+    let email = unique_email("settings-expired");
+    let token = register_api(&ts, &email, PASSWORD)
+        .await
+        .session_token
+        .unwrap();
+    let flow = api_init(&ts, "settings", "", Some(&token)).await;
+    let b = Browser::new(&ts);
+    browser_register(&b, &unique_email("settings-expired-browser"), PASSWORD).await;
+    let browser_id = b
+        .init(
+            "/self-service/settings/browser",
+            "http://ui.test/settings?flow=",
+        )
+        .await;
+    let browser_flow = b.flow("settings", &browser_id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    let body = serde_json::to_value(profile_body(json!({ "email": email }), None)).unwrap();
+    let (status, v) = api_submit(&ts, "settings", &fid(&flow), body, Some(&token)).await;
+    assert_eq!(status, 410, "{v}");
+    assert_eq!(v["error"]["id"], "self_service_flow_expired");
+    let (status, replacement) = api_fetch(
+        &ts,
+        "settings",
+        v["use_flow_id"].as_str().unwrap(),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(message_ids(&replacement), vec![4050001]);
+
+    let csrf = csrf_of(&browser_flow);
+    let res = b
+        .submit_form(
+            &browser_flow,
+            &[("csrf_token", &csrf), ("method", "profile")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let loc = location(&res);
+    assert!(loc.starts_with("http://ui.test/settings?flow="), "{loc}");
+    assert_ne!(query_param(&loc, "flow").unwrap(), browser_id);
+    ts.stop().await;
+}

@@ -394,3 +394,119 @@ async fn logout_browser_and_api() {
     assert_eq!(status, 403, "{body}");
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn session_lifespan_and_earliest_possible_extend() {
+    let ts = server("session: { lifespan: 3s, earliest_possible_extend: 2s }").await;
+    let sdk = ts.public_sdk();
+    let admin = ts.admin_sdk();
+    let reg = register_api(&ts, &unique_email("lifespan"), PASSWORD).await;
+    let token = reg.session_token.unwrap();
+    let session = reg.session.unwrap();
+    let issued =
+        chrono::DateTime::parse_from_rfc3339(session.issued_at.as_deref().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(session.expires_at.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (expires - issued).num_seconds(),
+        3,
+        "expires_at follows session.lifespan"
+    );
+
+    // Too early to extend: the expiry stays.
+    let same = identity_api::extend_session(&admin, &session.id)
+        .await
+        .unwrap();
+    assert_eq!(same.expires_at, session.expires_at);
+
+    // Within the last 2s it may be extended.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let extended = identity_api::extend_session(&admin, &session.id)
+        .await
+        .unwrap();
+    let new_expiry =
+        chrono::DateTime::parse_from_rfc3339(extended.expires_at.as_deref().unwrap()).unwrap();
+    assert!(new_expiry > expires, "{new_expiry} > {expires}");
+
+    // And it expires.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let err = frontend_api::to_session(&sdk, Some(&token), None, None)
+        .await
+        .unwrap_err();
+    let (status, body) = sdk_error_body(err);
+    assert_eq!(status, 401, "{body}");
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn higher_aal_needs_a_session() {
+    let ts = server("").await;
+    let res = crate::harness::client()
+        .get(format!("{}/self-service/login/api?aal=aal2", ts.public_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["id"], "session_aal1_required", "{body}");
+    ts.stop().await;
+}
+
+/// The stored token and logout-token columns of every session, read straight from the database.
+async fn stored_session_secrets(ts: &crate::harness::TestServer) -> Vec<String> {
+    use sqlx::Connection;
+    let query = "SELECT token_hash, logout_token_hash FROM sessions";
+    let rows: Vec<(String, String)> = match crate::harness::backend().as_str() {
+        "postgres" => {
+            let mut c = sqlx::PgConnection::connect(&ts.db.dsn).await.unwrap();
+            sqlx::query_as(query).fetch_all(&mut c).await.unwrap()
+        }
+        "mysql" => {
+            let mut c = sqlx::MySqlConnection::connect(&ts.db.dsn).await.unwrap();
+            sqlx::query_as(query).fetch_all(&mut c).await.unwrap()
+        }
+        _ => {
+            let dsn = ts.db.dsn.replace("_fk=true&", "");
+            let mut c = sqlx::SqliteConnection::connect(&dsn).await.unwrap();
+            sqlx::query_as(query).fetch_all(&mut c).await.unwrap()
+        }
+    };
+    rows.into_iter().flat_map(|(a, b)| [a, b]).collect()
+}
+
+#[tokio::test]
+async fn session_secrets_are_stored_hashed() {
+    let ts = server("").await;
+    let reg = register_api(&ts, &unique_email("hashed"), PASSWORD).await;
+    let token = reg.session_token.unwrap();
+    let b = Browser::new(&ts);
+    browser_register(&b, &unique_email("hashed-browser"), PASSWORD).await;
+    let cookie_value = b
+        .cookie_header()
+        .split(';')
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix("ory_kratos_session=")
+                .map(str::to_string)
+        })
+        .unwrap();
+    let logout = frontend_api::create_browser_logout_flow(&b.spa_sdk(), None, None)
+        .await
+        .unwrap();
+
+    let stored = stored_session_secrets(&ts).await;
+    assert_eq!(stored.len(), 4);
+    let secret_part = token.trim_start_matches("ory_st_");
+    for value in &stored {
+        assert!(
+            !value.contains(secret_part),
+            "the session token is stored in plaintext"
+        );
+        assert!(
+            !value.contains(&logout.logout_token),
+            "the logout token is stored in plaintext"
+        );
+        assert!(!cookie_value.contains(value.as_str()) && !value.contains(&cookie_value));
+    }
+    ts.stop().await;
+}

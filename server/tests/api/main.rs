@@ -5,9 +5,17 @@
 mod harness;
 
 mod cli;
+mod csrf;
+mod flowkit;
+mod flows_login;
+mod flows_registration;
+mod flows_settings;
 mod health;
 mod identities;
 mod identity_import;
 mod import_cli;
+mod newcomer;
 mod outage;
+mod password_policy;
 mod persistence;
+mod sessions;

@@ -807,6 +807,15 @@ async fn malformed_requests_are_client_errors() {
         .await
         .unwrap();
     expect(res, 400).await;
+    // ... and a JSON body is accepted whatever its content type says, as by Kratos.
+    let res = http
+        .post(&identities)
+        .header("content-type", "text/plain")
+        .body(person("plain@example.org").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     // PUT accepts only application/json, and not an empty body.
     let res = http
         .put(&one)

@@ -141,7 +141,30 @@ async fn imports_files_and_stdin_through_the_admin_api() {
         table.contains("VERIFIED ADDRESSES") && table.contains("cli-t@example.org"),
         "{table}"
     );
-    assert_eq!(count(&ts).await, 5);
+
+    // YAML, and a JSON pointer into the printed identity.
+    let out = import(
+        &["-e", &ts.admin_url, "--format", "yaml"],
+        None,
+        &json!({ "schema_id": "default", "traits": { "email": "cli-y@example.org" } }).to_string(),
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let yaml: Value = serde_yaml_ng::from_slice(&out.stdout).unwrap();
+    assert_eq!(yaml["traits"]["email"], "cli-y@example.org");
+    let out = import(
+        &["-e", &ts.admin_url, "--format", "jsonpointer=/traits/email"],
+        None,
+        &json!({ "schema_id": "default", "traits": { "email": "cli-p@example.org" } }).to_string(),
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "\"cli-p@example.org\"");
+    let out = import(&["-e", &ts.admin_url, "--format", "xml"], None, "{}").await;
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown output format"));
+    assert_eq!(count(&ts).await, 7);
+
     ts.stop().await;
 }
 

@@ -88,8 +88,14 @@ fn not_found() -> Error {
 }
 
 /// Path ids that are not UUIDs cannot exist: Kratos answers 404, as for any unknown id.
+/// The `{id}` path parameter. Kratos answers a malformed id like an unknown one (404); we say what
+/// is wrong instead, with a 400, so a client bug is not mistaken for a deleted identity.
 fn path_id(req: &Request) -> Result<Uuid> {
-    Uuid::parse_str(req.param("id")).map_err(|_| not_found())
+    Uuid::parse_str(req.param("id")).map_err(|_| {
+        ApiError::bad_request()
+            .with_reason("The identity id in the path must be a UUID.")
+            .into()
+    })
 }
 
 /// Repeated (`?x=a&x=b`) and comma-separated (`?x=a,b`, as the SDKs send arrays) values.

@@ -868,7 +868,7 @@ async fn malformed_requests_are_client_errors() {
         .unwrap();
     expect(res, 400).await;
 
-    // Ids that are not UUIDs cannot exist: Kratos answers them like unknown ids, with a 404.
+    // Ids that are not UUIDs are a client error (400), not an unknown identity.
     for (method, path) in [
         (reqwest::Method::GET, "/admin/identities/not-a-uuid"),
         (reqwest::Method::DELETE, "/admin/identities/not-a-uuid"),
@@ -885,8 +885,8 @@ async fn malformed_requests_are_client_errors() {
             .send()
             .await
             .unwrap();
-        let err = expect(res, 404).await;
-        assert_eq!(err["error"]["status"], "Not Found", "{method} {path}");
+        let err = expect(res, 400).await;
+        assert_eq!(err["error"]["status"], "Bad Request", "{method} {path}");
     }
     let res = http
         .put(format!("{}/admin/identities/not-a-uuid", ts.admin_url))
@@ -894,7 +894,7 @@ async fn malformed_requests_are_client_errors() {
         .send()
         .await
         .unwrap();
-    expect(res, 404).await;
+    expect(res, 400).await;
     // A bad `include_credential` value.
     let res = http
         .get(format!("{one}?include_credential=nonsense"))

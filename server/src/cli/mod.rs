@@ -1,5 +1,6 @@
 //! The `kratos` command line, mirroring Kratos's commands and flags.
 
+mod courier;
 mod migrate;
 mod serve;
 
@@ -32,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: migrate::MigrateCommand,
     },
+    /// The message courier.
+    Courier {
+        #[command(subcommand)]
+        command: courier::CourierCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -52,6 +58,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate { command } => migrate::run(command).await,
+            Command::Courier { command } => courier::run(command).await,
             Command::Version => {
                 println!("Version:    {}", crate::VERSION);
                 Ok(())

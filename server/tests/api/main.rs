@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod courier;
 mod health;
 mod outage;
 mod persistence;

@@ -871,3 +871,103 @@ async fn queue_rejects_invalid_recipients() {
     assert_eq!(err.to_api_error().code, 400);
     ts.stop().await;
 }
+
+/// The `kratos` binary's worker modes: `courier watch` and `serve --watch-courier`.
+#[tokio::test]
+async fn courier_watch_and_serve_watch_courier_deliver() {
+    let sink = SmtpSink::start().await;
+    let ts = TestServer::start("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (public, admin) = (free_port(), free_port());
+    let config = dir.path().join("kratos.yml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"dsn: "{dsn}"
+serve:
+  public: {{ host: 127.0.0.1, port: {public}, base_url: "http://127.0.0.1:{public}/" }}
+  admin: {{ host: 127.0.0.1, port: {admin}, base_url: "http://127.0.0.1:{admin}/" }}
+secrets:
+  default: ["a-secret-that-is-long-enough-for-tests"]
+identity:
+  default_schema_id: default
+  schemas: [{{ id: default, url: "base64://{schema}" }}]
+selfservice:
+  default_browser_return_url: http://ui.test/
+courier:
+  worker: {{ pull_wait: 50ms }}
+  smtp:
+    connection_uri: "{uri}"
+    from_address: cli@kratos.test
+"#,
+            dsn = ts.db.dsn,
+            schema = base64_encode(crate::harness::DEFAULT_SCHEMA),
+            uri = sink.uri(),
+        ),
+    )
+    .unwrap();
+
+    for (round, args) in [
+        vec!["courier", "watch", "-c"],
+        vec!["serve", "--watch-courier", "-c"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kratos"))
+            .args(&args)
+            .arg(&config)
+            .env_remove("DSN")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        courier::queue(
+            &ts.app,
+            email(
+                TemplateType::LoginCodeValid,
+                &format!("round{round}@example.com"),
+                json!({"LoginCode": format!("{round:06}")}),
+            ),
+        )
+        .await
+        .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while sink.received().len() <= round && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Graceful stop on SIGTERM.
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.is_some_and(|s| s.success()), "{args:?}: {status:?}");
+        let mails = sink.received();
+        assert_eq!(mails.len(), round + 1, "{args:?}");
+        assert_eq!(
+            mails[round].rcpt_to,
+            [format!("<round{round}@example.com>")]
+        );
+        assert_eq!(mails[round].mail_from, "<cli@kratos.test>");
+    }
+    sink.stop();
+    ts.stop().await;
+}

@@ -93,38 +93,100 @@ fn decode_quoted_printable(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// How the sink speaks TLS.
+#[derive(Clone, Copy, PartialEq)]
+pub enum SinkTls {
+    None,
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+    /// `smtp://` with STARTTLS offered (and required by the client).
+    StartTls,
+}
+
 /// A minimal SMTP server on loopback that accepts every mail and keeps it.
 pub struct SmtpSink {
     pub port: u16,
     pub mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    tls: SinkTls,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// The sink's self-signed certificate (CN=localhost, IP 127.0.0.1).
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs =
+        vec![CertificateDer::from_pem_slice(include_bytes!("fixtures/smtp-cert.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("fixtures/smtp-key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        Self::start_on(0).await
+        Self::start_with(0, SinkTls::None).await
     }
 
     /// Listens on a given port (0: any).
     pub async fn start_on(port: u16) -> SmtpSink {
+        Self::start_with(port, SinkTls::None).await
+    }
+
+    pub async fn start_with(port: u16, tls: SinkTls) -> SmtpSink {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails: Arc<Mutex<Vec<ReceivedMail>>> = Arc::default();
         let store = mails.clone();
+        let acceptor = tls_acceptor();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    match tls {
+                        SinkTls::None => {
+                            let _ = session(stream, store, false, true).await;
+                        }
+                        SinkTls::Implicit => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = session(stream, store, false, true).await;
+                            }
+                        }
+                        SinkTls::StartTls => {
+                            if let Ok(Some(plain)) =
+                                session(stream, store.clone(), true, true).await
+                                && let Ok(stream) = acceptor.accept(plain).await
+                            {
+                                let _ = session(stream, store, false, false).await;
+                            }
+                        }
+                    }
                 });
             }
         });
-        SmtpSink { port, mails, task }
+        SmtpSink {
+            port,
+            mails,
+            tls,
+            task,
+        }
     }
 
-    /// `courier.smtp.connection_uri` for this sink.
+    /// `courier.smtp.connection_uri` for this sink (certificate checks off for TLS modes).
     pub fn uri(&self) -> String {
-        format!("smtp://127.0.0.1:{}/?disable_starttls=true", self.port)
+        match self.tls {
+            SinkTls::None => format!("smtp://127.0.0.1:{}/?disable_starttls=true", self.port),
+            SinkTls::Implicit => format!("smtps://127.0.0.1:{}/?skip_ssl_verify=true", self.port),
+            SinkTls::StartTls => format!("smtp://127.0.0.1:{}/?skip_ssl_verify=true", self.port),
+        }
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -136,41 +198,66 @@ impl SmtpSink {
     }
 }
 
-async fn session(
-    stream: tokio::net::TcpStream,
+/// Speaks SMTP on `stream`. With `offer_starttls`, returns the stream when the client asks for
+/// STARTTLS (the caller upgrades it and starts a new session); mail is only accepted once the
+/// session is not offering STARTTLS any more (i.e. after the upgrade, or in plain mode).
+async fn session<S>(
+    stream: S,
     store: Arc<Mutex<Vec<ReceivedMail>>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read);
-    write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
+    offer_starttls: bool,
+    greet: bool,
+) -> std::io::Result<Option<S>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut lines = BufReader::new(stream);
+    // After STARTTLS the client speaks first (EHLO) without a new greeting.
+    if greet {
+        lines
+            .get_mut()
+            .write_all(b"220 sink.test ESMTP ready\r\n")
+            .await?;
+    }
     let mut mail_from = String::new();
     let mut rcpt_to = Vec::new();
     loop {
         let mut line = String::new();
         if lines.read_line(&mut line).await? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let upper = line.trim_end().to_ascii_uppercase();
+        let out = lines.get_mut();
         if upper.starts_with("EHLO") {
-            write
-                .write_all(b"250-sink.test greets you\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                .await?;
+            if offer_starttls {
+                out.write_all(b"250-sink.test greets you\r\n250-STARTTLS\r\n250 8BITMIME\r\n")
+                    .await?;
+            } else {
+                out.write_all(b"250-sink.test greets you\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    .await?;
+            }
+        } else if upper == "STARTTLS" && offer_starttls {
+            out.write_all(b"220 go ahead\r\n").await?;
+            return Ok(Some(lines.into_inner()));
         } else if upper.starts_with("HELO") {
-            write.write_all(b"250 sink.test\r\n").await?;
+            out.write_all(b"250 sink.test\r\n").await?;
         } else if upper.starts_with("MAIL FROM:") {
+            if offer_starttls {
+                out.write_all(b"530 must issue STARTTLS first\r\n").await?;
+                continue;
+            }
             mail_from = line.trim_end()[10..].trim().to_string();
             rcpt_to.clear();
-            write.write_all(b"250 OK\r\n").await?;
+            out.write_all(b"250 OK\r\n").await?;
         } else if upper.starts_with("RCPT TO:") {
             rcpt_to.push(line.trim_end()[8..].trim().to_string());
-            write.write_all(b"250 OK\r\n").await?;
+            out.write_all(b"250 OK\r\n").await?;
         } else if upper == "DATA" {
-            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            out.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
             let mut data = String::new();
             loop {
                 let mut l = String::new();
                 if lines.read_line(&mut l).await? == 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 if l == ".\r\n" {
                     break;
@@ -183,14 +270,14 @@ async fn session(
                 rcpt_to: rcpt_to.clone(),
                 data,
             });
-            write.write_all(b"250 OK queued\r\n").await?;
+            lines.get_mut().write_all(b"250 OK queued\r\n").await?;
         } else if upper == "QUIT" {
-            write.write_all(b"221 bye\r\n").await?;
-            return Ok(());
+            out.write_all(b"221 bye\r\n").await?;
+            return Ok(None);
         } else if upper == "RSET" || upper == "NOOP" {
-            write.write_all(b"250 OK\r\n").await?;
+            out.write_all(b"250 OK\r\n").await?;
         } else {
-            write.write_all(b"502 not implemented\r\n").await?;
+            out.write_all(b"502 not implemented\r\n").await?;
         }
     }
 }
@@ -970,4 +1057,62 @@ courier:
     }
     sink.stop();
     ts.stop().await;
+}
+
+/// `smtps://` (implicit TLS) and `smtp://` with mandatory STARTTLS, with `skip_ssl_verify`; an
+/// untrusted certificate without it is a failed attempt.
+#[tokio::test]
+async fn smtp_over_implicit_tls_and_starttls() {
+    for mode in [SinkTls::Implicit, SinkTls::StartTls] {
+        let sink = SmtpSink::start_with(0, mode).await;
+        let ts = TestServer::start(&format!(
+            "courier:\n  smtp:\n    connection_uri: \"{}\"\n",
+            sink.uri()
+        ))
+        .await;
+        courier::queue(
+            &ts.app,
+            email(
+                TemplateType::RecoveryCodeValid,
+                "tls@example.com",
+                json!({"RecoveryCode": "909090"}),
+            ),
+        )
+        .await
+        .unwrap();
+        drain(&ts).await;
+        let mails = sink.received();
+        assert_eq!(mails.len(), 1, "{}", sink.uri());
+        assert_eq!(
+            mails[0].header("Subject").unwrap(),
+            "Your account recovery code: 909090"
+        );
+        ts.stop().await;
+
+        // The same server without skip_ssl_verify: the self-signed certificate is refused.
+        let strict = sink.uri().replace("skip_ssl_verify=true", "");
+        let ts = TestServer::start(&format!(
+            "courier:\n  smtp:\n    connection_uri: \"{strict}\"\n"
+        ))
+        .await;
+        let id = courier::queue(
+            &ts.app,
+            email(
+                TemplateType::RecoveryCodeValid,
+                "tls@example.com",
+                json!({}),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(courier::worker::process_batch(&ts.app).await.unwrap(), 1);
+        let m = courier_api::get_courier_message(&ts.admin_sdk(), &id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(m.status, CourierMessageStatus::Queued);
+        assert_eq!(m.dispatches.unwrap().len(), 1);
+        assert_eq!(sink.received().len(), 1);
+        ts.stop().await;
+        sink.stop();
+    }
 }

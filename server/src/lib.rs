@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod courier;
 pub mod error;
 pub mod hash;
 pub mod health;

@@ -23,5 +23,6 @@ pub fn admin() -> Result<Router, String> {
     crate::selfservice::errors::register_admin(&mut r);
     crate::identity::schema::handler::register_admin(&mut r);
     crate::identity::admin::register_admin(&mut r);
+    crate::courier::handlers::register_admin(&mut r);
     r.build()
 }

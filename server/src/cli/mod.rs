@@ -1,5 +1,6 @@
 //! The `kratos` command line, mirroring Kratos's commands and flags.
 
+mod courier;
 mod import;
 mod migrate;
 mod serve;
@@ -38,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: import::ImportCommand,
     },
+    /// The message courier.
+    Courier {
+        #[command(subcommand)]
+        command: courier::CourierCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -58,6 +64,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Migrate { command } => migrate::run(command).await.map(|()| ExitCode::SUCCESS),
+            Command::Courier { command } => courier::run(command).await.map(|()| ExitCode::SUCCESS),
             // Reports each failed identity itself and exits non-zero when any failed.
             Command::Import { command } => import::run(command).await,
             Command::Version => {

@@ -42,8 +42,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     let app = App::new(config).await?;
     let running = crate::server::start(app.clone()).await?;
+    let (stop_courier, courier_stopped) = tokio::sync::oneshot::channel::<()>();
+    let courier = args.watch_courier.then(|| {
+        tokio::spawn(crate::courier::worker::run(app.clone(), async move {
+            let _ = courier_stopped.await;
+        }))
+    });
     crate::server::shutdown_signal().await;
     tracing::info!("shutting down gracefully");
+    let _ = stop_courier.send(());
+    if let Some(courier) = courier {
+        let _ = courier.await;
+    }
     running.shutdown().await;
     app.db.close().await;
     Ok(())

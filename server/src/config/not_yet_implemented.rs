@@ -41,11 +41,11 @@ pub const NOT_YET_IMPLEMENTED: &[(&str, &str)] = &[
     ),
     (
         "watch-courier",
-        "the background courier is not implemented yet",
+        "a command-line flag of `kratos serve`, meaningless in a file",
     ),
     (
         "expose-metrics-port",
-        "the background courier is not implemented yet",
+        "the courier exposes no separate metrics port",
     ),
     ("help", "a command-line flag, meaningless in a file"),
     ("config", "a command-line flag (-c), meaningless in a file"),

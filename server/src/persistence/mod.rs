@@ -15,6 +15,7 @@ mod dsn;
 pub mod migrate;
 pub mod pagination;
 
+pub mod courier;
 pub mod flows;
 pub mod identities;
 pub mod sessions;

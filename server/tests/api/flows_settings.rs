@@ -262,16 +262,50 @@ async fn browser_and_spa_settings() {
     let ts = server("").await;
     let b = Browser::new(&ts);
 
-    // No session: the browser is sent to log in.
+    // No session: the browser is sent to log in, keeping its return_to; fetching or submitting
+    // a flow sends it to the login UI (302), JSON clients get a 401.
     let res = b
-        .get(&format!("{}/self-service/settings/browser", ts.public_url))
+        .get(&format!(
+            "{}/self-service/settings/browser?return_to=http://ui.test/back",
+            ts.public_url
+        ))
         .await;
     assert_eq!(res.status(), 303);
-    assert!(
-        location(&res).contains("/self-service/login/browser"),
-        "{}",
-        location(&res)
+    assert_eq!(
+        location(&res),
+        format!(
+            "{}/self-service/login/browser?return_to=http%3A%2F%2Fui.test%2Fback",
+            ts.public_url
+        )
     );
+    let some_id = uuid::Uuid::new_v4();
+    let res = b
+        .get(&format!(
+            "{}/self-service/settings/flows?id={some_id}",
+            ts.public_url
+        ))
+        .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(location(&res), "http://ui.test/login");
+    let res = b
+        .http
+        .post(format!(
+            "{}/self-service/settings?flow={some_id}",
+            ts.public_url
+        ))
+        .form(&[("method", "profile")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let (status, _) = b
+        .spa_submit(
+            "settings",
+            &some_id.to_string(),
+            json!({ "method": "profile" }),
+        )
+        .await;
+    assert_eq!(status, 401);
 
     let email = unique_email("browser-settings");
     browser_register(&b, &email, PASSWORD).await;

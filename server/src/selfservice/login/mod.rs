@@ -24,7 +24,8 @@ pub fn register_public(r: &mut RouterBuilder) {
     r.get("/self-service/login", submit);
 }
 
-fn ui_url(app: &App) -> Url {
+/// `selfservice.flows.login.ui_url`, absolute.
+pub fn ui_url(app: &App) -> Url {
     let cfg = app.config();
     absolute(app, cfg.selfservice.flows.login.ui_url.as_str())
 }

@@ -519,3 +519,38 @@ async fn expired_flows_are_replaced() {
     assert!(!b.has_cookie("ory_kratos_session"));
     ts.stop().await;
 }
+
+/// Browser inits answer JSON only when the client prefers it: `*/*` (what plain HTTP clients and
+/// generated SDKs send) still gets the redirect; axios's default header gets JSON.
+#[tokio::test]
+async fn browser_init_content_negotiation() {
+    let ts = server("").await;
+    let b = Browser::new(&ts);
+    let url = format!("{}/self-service/login/browser", ts.public_url);
+    for (accept, json) in [
+        ("*/*", false),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            false,
+        ),
+        ("application/json, text/plain, */*", true),
+        ("application/json", true),
+    ] {
+        let res = b
+            .http
+            .get(&url)
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        if json {
+            assert_eq!(res.status(), 200, "{accept}");
+            let v: Value = res.json().await.unwrap();
+            check_flow_kind("login", &v);
+        } else {
+            assert_eq!(res.status(), 303, "{accept}");
+            assert!(location(&res).starts_with("http://ui.test/login?flow="));
+        }
+    }
+    ts.stop().await;
+}

@@ -554,3 +554,26 @@ async fn browser_init_content_negotiation() {
     }
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn unknown_and_malformed_flow_ids() {
+    let ts = server("").await;
+    let login = api_init(&ts, "login", "", None).await;
+    // A login flow is not a registration flow.
+    let (status, body) = api_fetch(&ts, "registration", &fid(&login), None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = api_fetch(&ts, "login", &uuid::Uuid::new_v4().to_string(), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = api_fetch(&ts, "login", "not-a-uuid", None).await;
+    assert_eq!(status, 400);
+    let (status, _) = api_submit(
+        &ts,
+        "login",
+        &uuid::Uuid::new_v4().to_string(),
+        json!({ "method": "password" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    ts.stop().await;
+}

@@ -361,6 +361,27 @@ async fn logout_browser_and_api() {
     )
     .await
     .unwrap();
+    assert!(
+        logout
+            .logout_url
+            .contains("return_to=http%3A%2F%2Fui.test%2Flater"),
+        "{}",
+        logout.logout_url
+    );
+    let res = b.get(&logout.logout_url).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "http://ui.test/later");
+    let err = frontend_api::to_session(&b.spa_sdk(), None, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(sdk_error_body(err).0, 401);
+
+    // SPAs log out with the token and get a 204.
+    let b = Browser::new(&ts);
+    browser_register(&b, &unique_email("logout-spa"), PASSWORD).await;
+    let logout = frontend_api::create_browser_logout_flow(&b.spa_sdk(), None, None)
+        .await
+        .unwrap();
     frontend_api::update_logout_flow(&b.spa_sdk(), Some(&logout.logout_token), None, None)
         .await
         .unwrap();

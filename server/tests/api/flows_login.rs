@@ -126,6 +126,19 @@ async fn login_validation_messages() {
         email.as_str(),
         "the identifier is kept"
     );
+    // ...as typed, not normalised.
+    let typed = format!(" {}", email.to_uppercase());
+    let res = http
+        .post(&url)
+        .json(&json!({ "method": "password", "identifier": typed, "password": "wrong-password-1234" }))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        node(&v, "identifier").unwrap()["attributes"]["value"],
+        typed.as_str()
+    );
     assert!(
         node(&v, "password").unwrap()["attributes"]["value"]
             .as_str()

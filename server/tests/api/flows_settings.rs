@@ -423,3 +423,62 @@ async fn expired_settings_flows_are_replaced() {
     assert_ne!(query_param(&loc, "flow").unwrap(), browser_id);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn settings_return_to_and_identifier_change() {
+    let ts = server("").await;
+    let b = Browser::new(&ts);
+    let email = unique_email("rt-settings");
+    browser_register(&b, &email, PASSWORD).await;
+    let id = b
+        .init(
+            "/self-service/settings/browser?return_to=http://ui.test/done",
+            "http://ui.test/settings?flow=",
+        )
+        .await;
+    let flow = b.flow("settings", &id).await;
+    assert_eq!(flow["return_to"], "http://ui.test/done");
+    let csrf = csrf_of(&flow);
+    // A fresh session may change the identifier; login then works with the new one only.
+    let new_email = unique_email("rt-settings-new");
+    let res = b
+        .submit_form(
+            &flow,
+            &[
+                ("csrf_token", &csrf),
+                ("traits.email", &new_email),
+                ("method", "profile"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "http://ui.test/done");
+    let ok = login_api(&ts, &new_email, PASSWORD).await;
+    assert!(ok.session_token.is_some());
+    let flow = api_init(&ts, "login", "", None).await;
+    let (status, v) = api_submit(
+        &ts,
+        "login",
+        &fid(&flow),
+        json!({ "method": "password", "identifier": email, "password": PASSWORD }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(message_ids(&v), vec![4000006]);
+
+    // A settings return_to must be allowed too.
+    let res = b
+        .get(&format!(
+            "{}/self-service/settings/browser?return_to=https://evil.test/",
+            ts.public_url
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        location(&res).starts_with("http://ui.test/error?id="),
+        "{}",
+        location(&res)
+    );
+    ts.stop().await;
+}

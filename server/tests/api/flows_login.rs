@@ -456,7 +456,22 @@ async fn expired_flows_are_replaced() {
         .await;
     let browser_flow = b.flow("login", &browser_id).await;
     let reg_flow = api_init(&ts, "registration", "", None).await;
+    let (status, spa_flow) = b.spa_init("login", "").await;
+    assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    // SPA: 410 with use_flow_id, like API clients.
+    let (status, body) = b
+        .spa_submit(
+            "login",
+            &fid(&spa_flow),
+            json!({ "method": "password", "identifier": email, "password": PASSWORD, "csrf_token": csrf_of(&spa_flow) }),
+        )
+        .await;
+    assert_eq!(status, 410, "{body}");
+    let replacement = b.flow("login", body["use_flow_id"].as_str().unwrap()).await;
+    assert_eq!(replacement["type"], "browser");
+    assert_eq!(message_ids(&replacement), vec![4010001]);
 
     // API: 410 with use_flow_id, and the new flow says why.
     let err = frontend_api::update_login_flow(

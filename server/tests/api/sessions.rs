@@ -69,6 +69,24 @@ async fn whoami_by_cookie_token_and_bearer() {
             .starts_with("whoami-browser")
     );
 
+    // A cookie whose signature does not match is refused.
+    let cookie = b.cookie_header();
+    let value = cookie
+        .split(';')
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix("ory_kratos_session=")
+                .map(str::to_string)
+        })
+        .unwrap();
+    let (token_part, _) = value.rsplit_once('.').unwrap_or((value.as_str(), ""));
+    let tampered =
+        format!("ory_kratos_session={token_part}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let err = frontend_api::to_session(&sdk, None, Some(&tampered), None)
+        .await
+        .unwrap_err();
+    assert_eq!(sdk_error_body(err).0, 401);
+
     // Bad credentials: 401 session_inactive... for a wrong token, a missing one, and a garbage cookie.
     for (token, cookie) in [
         (Some("ory_st_doesnotexist"), None),

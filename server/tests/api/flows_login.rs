@@ -605,3 +605,30 @@ async fn unknown_and_malformed_flow_ids() {
     assert_eq!(status, 404);
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn disabled_identities_cannot_log_in() {
+    let ts = server("").await;
+    let email = unique_email("disabled");
+    let id = create_identity(&ts, &email, PASSWORD).await;
+    let res = crate::harness::client()
+        .patch(format!("{}/admin/identities/{id}", ts.admin_url))
+        .json(&json!([{ "op": "replace", "path": "/state", "value": "inactive" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let flow = api_init(&ts, "login", "", None).await;
+    let (status, body) = api_submit(
+        &ts,
+        "login",
+        &fid(&flow),
+        json!({ "method": "password", "identifier": email, "password": PASSWORD }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["reason"], "This account was disabled.");
+    assert_eq!(body["error"]["details"]["identity_id"], id.as_str());
+    ts.stop().await;
+}

@@ -391,9 +391,10 @@ async fn finish(
     existing: Option<Session>,
 ) -> Result<Response> {
     if !identity.is_active() {
+        // Kratos's `ErrIdentityDisabled` (raised when activating the session).
         return Err(ApiError::unauthorized()
-            .with_id("session_inactive")
-            .with_reason("This account has been disabled. Please contact support for assistance.")
+            .with_reason("This account was disabled.")
+            .with_detail("identity_id", identity.id.to_string())
             .into());
     }
     let cfg = app.config();

@@ -610,7 +610,9 @@ async fn unknown_and_malformed_flow_ids() {
 async fn disabled_identities_cannot_log_in() {
     let ts = server("").await;
     let email = unique_email("disabled");
-    let id = create_identity(&ts, &email, PASSWORD).await;
+    let reg = register_api(&ts, &email, PASSWORD).await;
+    let id = reg.identity.id.clone();
+    let token = reg.session_token.unwrap();
     let res = crate::harness::client()
         .patch(format!("{}/admin/identities/{id}", ts.admin_url))
         .json(&json!([{ "op": "replace", "path": "/state", "value": "inactive" }]))
@@ -630,5 +632,10 @@ async fn disabled_identities_cannot_log_in() {
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["reason"], "This account was disabled.");
     assert_eq!(body["error"]["details"]["identity_id"], id.as_str());
+    // Sessions of a disabled identity stop working.
+    let err = frontend_api::to_session(&ts.public_sdk(), Some(&token), None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(sdk_error_body(err).0, 401);
     ts.stop().await;
 }

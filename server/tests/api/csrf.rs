@@ -198,3 +198,96 @@ async fn api_flows_reject_cookies_and_origin() {
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
     ts.stop().await;
 }
+
+fn set_cookie(res: &reqwest::Response, name: &str) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", res.headers()))
+}
+
+/// Registers a browser by form and returns the CSRF cookie of the init and the session cookie.
+async fn cookies_of_registration(
+    ts: &crate::harness::TestServer,
+    session_cookie: &str,
+) -> (String, String) {
+    let b = Browser::new(ts);
+    let res = b
+        .get(&format!(
+            "{}/self-service/registration/browser",
+            ts.public_url
+        ))
+        .await;
+    let csrf_cookie = set_cookie(&res, &kratos::selfservice::flow::csrf::cookie_name(&ts.app));
+    let id = query_param(&location(&res), "flow").unwrap();
+    let flow = b.flow("registration", &id).await;
+    let csrf = csrf_of(&flow);
+    let email = unique_email("cookie");
+    let res = b
+        .submit_form(
+            &flow,
+            &[
+                ("csrf_token", &csrf),
+                ("traits.email", &email),
+                ("password", PASSWORD),
+                ("method", "password"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let session = set_cookie(&res, session_cookie);
+    // The browser is signed in with that cookie.
+    let whoami = b.get(&format!("{}/sessions/whoami", ts.public_url)).await;
+    assert_eq!(whoami.status(), 200);
+    (csrf_cookie, session)
+}
+
+#[tokio::test]
+async fn cookie_attributes_follow_the_configuration() {
+    let ts = server("").await;
+    // The CSRF cookie is named after the public URL, as Kratos does.
+    let name = kratos::selfservice::flow::csrf::cookie_name(&ts.app);
+    let expected = {
+        use sha2::Digest;
+        format!(
+            "csrf_token_{}",
+            hex::encode(sha2::Sha256::digest(
+                format!("{}/", ts.public_url).as_bytes()
+            ))
+        )
+    };
+    assert_eq!(name, expected);
+    let (csrf, session) = cookies_of_registration(&ts, "ory_kratos_session").await;
+    for c in [&csrf, &session] {
+        assert!(c.contains("; Path=/"), "{c}");
+        assert!(c.contains("; HttpOnly"), "{c}");
+        assert!(c.contains("; SameSite=Lax"), "{c}");
+        assert!(!c.contains("; Secure"), "dev mode over http: {c}");
+    }
+    assert!(csrf.contains("; Max-Age=31536000"), "{csrf}");
+    // Persistent by default: the cookie lives as long as the session (24h).
+    let max_age: i64 = session
+        .split("; Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((86_390..=86_400).contains(&max_age), "{session}");
+    ts.stop().await;
+
+    let ts =
+        server("session: { cookie: { name: my_session, persistent: false, same_site: Strict } }")
+            .await;
+    let (_, session) = cookies_of_registration(&ts, "my_session").await;
+    assert!(
+        !session.contains("Max-Age") && !session.contains("Expires"),
+        "a session cookie: {session}"
+    );
+    assert!(session.contains("; SameSite=Strict"), "{session}");
+    ts.stop().await;
+}

@@ -126,6 +126,19 @@ async fn login_validation_messages() {
         email.as_str(),
         "the identifier is kept"
     );
+    // ...as typed, not normalised.
+    let typed = format!(" {}", email.to_uppercase());
+    let res = http
+        .post(&url)
+        .json(&json!({ "method": "password", "identifier": typed, "password": "wrong-password-1234" }))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        node(&v, "identifier").unwrap()["attributes"]["value"],
+        typed.as_str()
+    );
     assert!(
         node(&v, "password").unwrap()["attributes"]["value"]
             .as_str()
@@ -443,7 +456,22 @@ async fn expired_flows_are_replaced() {
         .await;
     let browser_flow = b.flow("login", &browser_id).await;
     let reg_flow = api_init(&ts, "registration", "", None).await;
+    let (status, spa_flow) = b.spa_init("login", "").await;
+    assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    // SPA: 410 with use_flow_id, like API clients.
+    let (status, body) = b
+        .spa_submit(
+            "login",
+            &fid(&spa_flow),
+            json!({ "method": "password", "identifier": email, "password": PASSWORD, "csrf_token": csrf_of(&spa_flow) }),
+        )
+        .await;
+    assert_eq!(status, 410, "{body}");
+    let replacement = b.flow("login", body["use_flow_id"].as_str().unwrap()).await;
+    assert_eq!(replacement["type"], "browser");
+    assert_eq!(message_ids(&replacement), vec![4010001]);
 
     // API: 410 with use_flow_id, and the new flow says why.
     let err = frontend_api::update_login_flow(
@@ -517,5 +545,97 @@ async fn expired_flows_are_replaced() {
     let new_flow = b.flow("login", &new_browser_id).await;
     assert_eq!(message_ids(&new_flow), vec![4010001]);
     assert!(!b.has_cookie("ory_kratos_session"));
+    ts.stop().await;
+}
+
+/// Browser inits answer JSON only when the client prefers it: `*/*` (what plain HTTP clients and
+/// generated SDKs send) still gets the redirect; axios's default header gets JSON.
+#[tokio::test]
+async fn browser_init_content_negotiation() {
+    let ts = server("").await;
+    let b = Browser::new(&ts);
+    let url = format!("{}/self-service/login/browser", ts.public_url);
+    for (accept, json) in [
+        ("*/*", false),
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            false,
+        ),
+        ("application/json, text/plain, */*", true),
+        ("application/json", true),
+    ] {
+        let res = b
+            .http
+            .get(&url)
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        if json {
+            assert_eq!(res.status(), 200, "{accept}");
+            let v: Value = res.json().await.unwrap();
+            check_flow_kind("login", &v);
+        } else {
+            assert_eq!(res.status(), 303, "{accept}");
+            assert!(location(&res).starts_with("http://ui.test/login?flow="));
+        }
+    }
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_flow_ids() {
+    let ts = server("").await;
+    let login = api_init(&ts, "login", "", None).await;
+    // A login flow is not a registration flow.
+    let (status, body) = api_fetch(&ts, "registration", &fid(&login), None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = api_fetch(&ts, "login", &uuid::Uuid::new_v4().to_string(), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = api_fetch(&ts, "login", "not-a-uuid", None).await;
+    assert_eq!(status, 400);
+    let (status, _) = api_submit(
+        &ts,
+        "login",
+        &uuid::Uuid::new_v4().to_string(),
+        json!({ "method": "password" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn disabled_identities_cannot_log_in() {
+    let ts = server("").await;
+    let email = unique_email("disabled");
+    let reg = register_api(&ts, &email, PASSWORD).await;
+    let id = reg.identity.id.clone();
+    let token = reg.session_token.unwrap();
+    let res = crate::harness::client()
+        .patch(format!("{}/admin/identities/{id}", ts.admin_url))
+        .json(&json!([{ "op": "replace", "path": "/state", "value": "inactive" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let flow = api_init(&ts, "login", "", None).await;
+    let (status, body) = api_submit(
+        &ts,
+        "login",
+        &fid(&flow),
+        json!({ "method": "password", "identifier": email, "password": PASSWORD }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["reason"], "This account was disabled.");
+    assert_eq!(body["error"]["details"]["identity_id"], id.as_str());
+    // Sessions of a disabled identity stop working.
+    let err = frontend_api::to_session(&ts.public_sdk(), Some(&token), None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(sdk_error_body(err).0, 401);
     ts.stop().await;
 }

@@ -262,16 +262,50 @@ async fn browser_and_spa_settings() {
     let ts = server("").await;
     let b = Browser::new(&ts);
 
-    // No session: the browser is sent to log in.
+    // No session: the browser is sent to log in, keeping its return_to; fetching or submitting
+    // a flow sends it to the login UI (302), JSON clients get a 401.
     let res = b
-        .get(&format!("{}/self-service/settings/browser", ts.public_url))
+        .get(&format!(
+            "{}/self-service/settings/browser?return_to=http://ui.test/back",
+            ts.public_url
+        ))
         .await;
     assert_eq!(res.status(), 303);
-    assert!(
-        location(&res).contains("/self-service/login/browser"),
-        "{}",
-        location(&res)
+    assert_eq!(
+        location(&res),
+        format!(
+            "{}/self-service/login/browser?return_to=http%3A%2F%2Fui.test%2Fback",
+            ts.public_url
+        )
     );
+    let some_id = uuid::Uuid::new_v4();
+    let res = b
+        .get(&format!(
+            "{}/self-service/settings/flows?id={some_id}",
+            ts.public_url
+        ))
+        .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(location(&res), "http://ui.test/login");
+    let res = b
+        .http
+        .post(format!(
+            "{}/self-service/settings?flow={some_id}",
+            ts.public_url
+        ))
+        .form(&[("method", "profile")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let (status, _) = b
+        .spa_submit(
+            "settings",
+            &some_id.to_string(),
+            json!({ "method": "profile" }),
+        )
+        .await;
+    assert_eq!(status, 401);
 
     let email = unique_email("browser-settings");
     browser_register(&b, &email, PASSWORD).await;
@@ -387,5 +421,64 @@ async fn expired_settings_flows_are_replaced() {
     let loc = location(&res);
     assert!(loc.starts_with("http://ui.test/settings?flow="), "{loc}");
     assert_ne!(query_param(&loc, "flow").unwrap(), browser_id);
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn settings_return_to_and_identifier_change() {
+    let ts = server("").await;
+    let b = Browser::new(&ts);
+    let email = unique_email("rt-settings");
+    browser_register(&b, &email, PASSWORD).await;
+    let id = b
+        .init(
+            "/self-service/settings/browser?return_to=http://ui.test/done",
+            "http://ui.test/settings?flow=",
+        )
+        .await;
+    let flow = b.flow("settings", &id).await;
+    assert_eq!(flow["return_to"], "http://ui.test/done");
+    let csrf = csrf_of(&flow);
+    // A fresh session may change the identifier; login then works with the new one only.
+    let new_email = unique_email("rt-settings-new");
+    let res = b
+        .submit_form(
+            &flow,
+            &[
+                ("csrf_token", &csrf),
+                ("traits.email", &new_email),
+                ("method", "profile"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "http://ui.test/done");
+    let ok = login_api(&ts, &new_email, PASSWORD).await;
+    assert!(ok.session_token.is_some());
+    let flow = api_init(&ts, "login", "", None).await;
+    let (status, v) = api_submit(
+        &ts,
+        "login",
+        &fid(&flow),
+        json!({ "method": "password", "identifier": email, "password": PASSWORD }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(message_ids(&v), vec![4000006]);
+
+    // A settings return_to must be allowed too.
+    let res = b
+        .get(&format!(
+            "{}/self-service/settings/browser?return_to=https://evil.test/",
+            ts.public_url
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        location(&res).starts_with("http://ui.test/error?id="),
+        "{}",
+        location(&res)
+    );
     ts.stop().await;
 }

@@ -69,6 +69,24 @@ async fn whoami_by_cookie_token_and_bearer() {
             .starts_with("whoami-browser")
     );
 
+    // A cookie whose signature does not match is refused.
+    let cookie = b.cookie_header();
+    let value = cookie
+        .split(';')
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix("ory_kratos_session=")
+                .map(str::to_string)
+        })
+        .unwrap();
+    let (token_part, _) = value.rsplit_once('.').unwrap_or((value.as_str(), ""));
+    let tampered =
+        format!("ory_kratos_session={token_part}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let err = frontend_api::to_session(&sdk, None, Some(&tampered), None)
+        .await
+        .unwrap_err();
+    assert_eq!(sdk_error_body(err).0, 401);
+
     // Bad credentials: 401 session_inactive... for a wrong token, a missing one, and a garbage cookie.
     for (token, cookie) in [
         (Some("ory_st_doesnotexist"), None),
@@ -361,6 +379,27 @@ async fn logout_browser_and_api() {
     )
     .await
     .unwrap();
+    assert!(
+        logout
+            .logout_url
+            .contains("return_to=http%3A%2F%2Fui.test%2Flater"),
+        "{}",
+        logout.logout_url
+    );
+    let res = b.get(&logout.logout_url).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "http://ui.test/later");
+    let err = frontend_api::to_session(&b.spa_sdk(), None, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(sdk_error_body(err).0, 401);
+
+    // SPAs log out with the token and get a 204.
+    let b = Browser::new(&ts);
+    browser_register(&b, &unique_email("logout-spa"), PASSWORD).await;
+    let logout = frontend_api::create_browser_logout_flow(&b.spa_sdk(), None, None)
+        .await
+        .unwrap();
     frontend_api::update_logout_flow(&b.spa_sdk(), Some(&logout.logout_token), None, None)
         .await
         .unwrap();

@@ -24,7 +24,8 @@ pub fn register_public(r: &mut RouterBuilder) {
     r.get("/self-service/login", submit);
 }
 
-fn ui_url(app: &App) -> Url {
+/// `selfservice.flows.login.ui_url`, absolute.
+pub fn ui_url(app: &App) -> Url {
     let cfg = app.config();
     absolute(app, cfg.selfservice.flows.login.ui_url.as_str())
 }
@@ -390,9 +391,10 @@ async fn finish(
     existing: Option<Session>,
 ) -> Result<Response> {
     if !identity.is_active() {
+        // Kratos's `ErrIdentityDisabled` (raised when activating the session).
         return Err(ApiError::unauthorized()
-            .with_id("session_inactive")
-            .with_reason("This account has been disabled. Please contact support for assistance.")
+            .with_reason("This account was disabled.")
+            .with_detail("identity_id", identity.id.to_string())
             .into());
     }
     let cfg = app.config();

@@ -164,11 +164,15 @@ fn browser_session_error(app: &App, req: &Request, err: &Error) -> Option<Respon
         return None;
     }
     if api.id.as_deref() == Some("session_inactive") {
+        // As Kratos: to the login init endpoint, taking over the request's `return_to`.
         let mut login = app.config().public_base_url();
         login.set_path(&format!(
             "{}/self-service/login/browser",
             login.path().trim_end_matches('/')
         ));
+        if let Some(rt) = req.query_param("return_to").filter(|s| !s.is_empty()) {
+            login.query_pairs_mut().append_pair("return_to", &rt);
+        }
         return Some(response::redirect(login.as_str()));
     }
     if api.id.as_deref() == Some("session_aal2_required") {
@@ -218,10 +222,36 @@ fn identity_mismatch() -> ApiError {
         )
 }
 
+/// Kratos's answer to fetching or submitting a settings flow without a session: a 302 to the
+/// login UI for browsers, a 401 for JSON clients.
+fn unauthenticated(app: &App, req: &Request) -> Response {
+    if req.is_json_request() {
+        let err = ApiError::unauthorized()
+            .with_reason("A valid Ory Session Cookie or Ory Session Token is missing.");
+        return response::render_error(&err.into(), req.request_id.as_deref());
+    }
+    response::redirect_with(http::StatusCode::FOUND, super::login::ui_url(app).as_str())
+}
+
+/// The request's session, or `Err` with the response for a caller without one.
+async fn session_or_unauthenticated(
+    app: &App,
+    req: &Request,
+) -> Result<std::result::Result<Session, Response>> {
+    match manager::from_request(app, req).await {
+        Ok(s) => Ok(Ok(s)),
+        Err(Error::Api(api)) if api.code == 401 => Ok(Err(unauthenticated(app, req))),
+        Err(e) => Err(e),
+    }
+}
+
 async fn get_flow(app: App, req: Request) -> Result<Response> {
     let id = super::flow::id_param(&req)?;
+    let session = match session_or_unauthenticated(&app, &req).await? {
+        Ok(s) => s,
+        Err(res) => return Ok(res),
+    };
     let flow = load_flow(&app, &req, FlowKind::Settings, id).await?;
-    let session = manager::from_request(&app, &req).await?;
     if flow.identity_id != Some(session.identity_id) {
         return Err(identity_mismatch().into());
     }
@@ -238,13 +268,18 @@ async fn submit(app: App, req: Request) -> Result<Response> {
         Ok(id) => id,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
+    let session = match session_or_unauthenticated(&app, &req).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(res)) => return Ok(res),
+        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
+    };
     let mut flow = match load_flow(&app, &req, FlowKind::Settings, flow_id).await {
         Ok(f) => f,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
     let wants_json = respond::wants_json(&req, flow.flow_type);
-    let session = match session_for(&app, &req).await {
-        Ok(s) => s,
+    let session = match manager::check_aal(&app, &session, required_aal(&app), None) {
+        Ok(()) => session,
         Err(err) => {
             if !wants_json {
                 if let Some(res) = browser_session_error(&app, &req, &err) {

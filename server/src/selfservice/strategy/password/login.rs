@@ -90,12 +90,13 @@ pub async fn login(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<LoginOutcome> {
         );
         return Err(missing.into());
     }
-    let identifier = normalize_identifier(identifier);
+    // The form shows what the user typed (as Kratos does); the lookup uses the normalised form.
     if let Some(node) = flow.ui.node_mut("identifier")
         && let Some(a) = node.input_attributes_mut()
     {
-        a.value = Some(Value::String(identifier.clone()));
+        a.value = Some(Value::String(identifier.to_string()));
     }
+    let identifier = normalize_identifier(identifier);
 
     let mut c = app.db.conn().await?;
     let identity = identities::find_by_identifier(

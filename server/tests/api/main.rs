@@ -8,3 +8,5 @@ mod cli;
 mod health;
 mod outage;
 mod persistence;
+mod recovery;
+mod verification;

@@ -29,10 +29,16 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 
 /// Joins the hard-wrapped lines of doc comments, keeping paragraph breaks: `kubectl explain`
 /// wraps descriptions itself and would otherwise print ragged half-empty lines.
+///
+/// Also sorts the keys of free-form values (such as `default`): whether `serde_json` keeps
+/// insertion order depends on which other crates share the build, and the output must not.
 fn unwrap_descriptions(crd: CustomResourceDefinition) -> CustomResourceDefinition {
     fn walk(value: &mut Value) {
         match value {
             Value::Object(map) => {
+                let mut entries: Vec<_> = std::mem::take(map).into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                map.extend(entries);
                 for (key, child) in map.iter_mut() {
                     match child {
                         Value::String(text) if key == "description" => *text = unwrap(text),

@@ -1,6 +1,7 @@
 //! The `kratos` command line, mirroring Kratos's commands and flags.
 
 mod courier;
+mod import;
 mod migrate;
 mod serve;
 
@@ -38,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: courier::CourierCommand,
     },
+    /// Import resources through a running server's admin API.
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -56,17 +62,19 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Migrate { command } => migrate::run(command).await,
-            Command::Courier { command } => courier::run(command).await,
+            Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Migrate { command } => migrate::run(command).await.map(|()| ExitCode::SUCCESS),
+            Command::Courier { command } => courier::run(command).await.map(|()| ExitCode::SUCCESS),
+            // Reports each failed identity itself and exits non-zero when any failed.
+            Command::Import { command } => import::run(command).await,
             Command::Version => {
                 println!("Version:    {}", crate::VERSION);
-                Ok(())
+                Ok(ExitCode::SUCCESS)
             }
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("Error: {err}");
             ExitCode::FAILURE

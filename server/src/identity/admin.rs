@@ -137,6 +137,12 @@ fn created_response(app: &App, identity: &Identity) -> Response {
 
 /// Kratos's strict decoder: unknown fields are refused; the error text becomes the message.
 fn strict_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    // serde also fills structs from JSON arrays; Go's decoder, like any client, expects an object.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad_request()
+            .with_message("Unable to decode JSON payload: expected a JSON object")
+            .into());
+    }
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request()
             .with_message(format!("Unable to decode JSON payload: {e}"))

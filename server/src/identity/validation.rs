@@ -53,6 +53,10 @@ pub enum Violation {
     Phone { value: String },
 }
 
+fn size(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 fn num(n: f64) -> String {
     // Go's %v of a number: no trailing `.0` for integral values.
     if n.fract() == 0.0 && n.abs() < 1e15 {
@@ -84,6 +88,58 @@ impl Violation {
             Violation::ConstGeneric => 4000030,
             Violation::Email { .. } => 4000040,
             Violation::Phone { .. } => 4000041,
+        }
+    }
+
+    /// The UI message a form shows for this violation (Kratos's `translateValidationError`).
+    pub fn ui_message(&self) -> crate::text::Message {
+        use crate::text as t;
+        match self {
+            Violation::Generic { reason } => t::validation_error_generic(reason),
+            Violation::Required { property } => t::validation_error_required(property),
+            Violation::MinLength {
+                min_length,
+                actual_length,
+            } => t::error_validation_min_length(size(*min_length), size(*actual_length)),
+            Violation::MaxLength {
+                max_length,
+                actual_length,
+            } => t::error_validation_max_length(size(*max_length), size(*actual_length)),
+            Violation::InvalidFormat { pattern } => t::error_validation_invalid_format(pattern),
+            Violation::Minimum { minimum, actual } => {
+                t::error_validation_minimum(*minimum, *actual)
+            }
+            Violation::ExclusiveMinimum { minimum, actual } => {
+                t::error_validation_exclusive_minimum(*minimum, *actual)
+            }
+            Violation::Maximum { maximum, actual } => {
+                t::error_validation_maximum(*maximum, *actual)
+            }
+            Violation::ExclusiveMaximum { maximum, actual } => {
+                t::error_validation_exclusive_maximum(*maximum, *actual)
+            }
+            Violation::MultipleOf { base, actual } => {
+                t::error_validation_multiple_of(*base, *actual)
+            }
+            Violation::MaxItems {
+                max_items,
+                actual_items,
+            } => t::error_validation_max_items(size(*max_items), size(*actual_items)),
+            Violation::MinItems {
+                min_items,
+                actual_items,
+            } => t::error_validation_min_items(size(*min_items), size(*actual_items)),
+            Violation::UniqueItems { index_a, index_b } => {
+                t::error_validation_unique_items(*index_a, *index_b)
+            }
+            Violation::WrongType {
+                allowed_types,
+                actual_type,
+            } => t::error_validation_wrong_type(allowed_types, actual_type),
+            Violation::Const { expected } => t::error_validation_const(expected),
+            Violation::ConstGeneric => t::error_validation_const_generic(),
+            Violation::Email { value } => t::error_validation_email(value),
+            Violation::Phone { value } => t::error_validation_phone(value),
         }
     }
 

@@ -5,8 +5,19 @@
 mod harness;
 
 mod cli;
+mod csrf;
+mod flowkit;
+mod flows_login;
+mod flows_registration;
+mod flows_settings;
 mod health;
+mod identities;
+mod identity_import;
+mod import_cli;
+mod newcomer;
 mod outage;
+mod password_policy;
 mod persistence;
 mod recovery;
+mod sessions;
 mod verification;

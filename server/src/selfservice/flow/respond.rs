@@ -118,6 +118,33 @@ pub async fn flow_error(
             }
             StatusCode::BAD_REQUEST
         }
+        // Invalid traits: each problem on its field, as Kratos's `ParseError` does.
+        Error::Validation(errors) => {
+            flow.ui.reset_messages();
+            for e in errors.iter() {
+                let field = e.field();
+                flow.ui
+                    .add_message(group, e.violation.ui_message(), Some(field.as_str()));
+            }
+            StatusCode::BAD_REQUEST
+        }
+        // A taken identifier: one form-wide message, with sign-in hints when known.
+        Error::DuplicateCredentials(dup) => {
+            flow.ui.reset_messages();
+            let message = if dup.available_credential_types.is_empty()
+                && dup.available_oidc_providers.is_empty()
+            {
+                crate::text::error_validation_duplicate_credentials()
+            } else {
+                crate::text::error_validation_duplicate_credentials_with_hints(
+                    &dup.available_credential_types,
+                    &dup.available_oidc_providers,
+                    &dup.identifier_hint,
+                )
+            };
+            flow.ui.add_message(group, message, None);
+            StatusCode::BAD_REQUEST
+        }
         Error::Api(api) if api.code == 400 => {
             flow.ui.reset_messages();
             let reason = api.reason.clone().unwrap_or_else(|| api.message.clone());

@@ -30,13 +30,14 @@ pub async fn form(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<()> {
         // The identity has no password: nothing to re-authenticate with here.
         return Ok(());
     }
-    let mut identifier = Node::input("identifier", Group::Default, InputType::Text)
-        .required()
-        .with_autocomplete("username")
-        .with_label(text::info_node_label_id());
-    if let Some(id) = refresh_identifier {
-        identifier = identifier.with_value(id).disabled();
-    }
+    // As in Kratos: no `autocomplete` on the identifier (its enum has no plain "username"), and a
+    // refresh carries the session's identifier as a hidden field without a label.
+    let identifier = match refresh_identifier {
+        Some(id) => Node::input("identifier", Group::Default, InputType::Hidden).with_value(id),
+        None => Node::input("identifier", Group::Default, InputType::Text)
+            .required()
+            .with_label(text::info_node_label_id()),
+    };
     flow.ui.upsert(identifier);
     flow.ui.upsert(
         Node::input("password", Group::Password, InputType::Password)

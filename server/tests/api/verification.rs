@@ -2,14 +2,13 @@
 //! address change in settings, and as a self-service flow (API, browser, SPA); and the
 //! `require_verified_address` login hook.
 
-use ory_kratos_client::apis::frontend_api;
 use ory_kratos_client::models;
 use serde_json::{Value, json};
 
 use crate::harness::{self, TestServer};
 use crate::recovery::{
     PASSWORD, address_status, browser, code_in, config, config_with, create_identity, csrf_of,
-    fetch_flow, flow_param, last_message, link_in, location, message_ids, messages_to,
+    fetch_flow, flow_param, last_message, link_in, location, message_ids, messages_to, sdk,
 };
 
 fn code_body(email: Option<&str>, code: Option<&str>) -> models::UpdateVerificationFlowBody {
@@ -23,10 +22,9 @@ fn code_body(email: Option<&str>, code: Option<&str>) -> models::UpdateVerificat
 
 /// Registers through the API; returns the response JSON.
 async fn register_api(ts: &TestServer, email: &str) -> Value {
-    let flow =
-        frontend_api::create_native_registration_flow(&ts.public_sdk(), None, None, None, None)
-            .await
-            .unwrap();
+    let flow = sdk::create_native_registration_flow(&ts.public_sdk(), None, None, None, None)
+        .await
+        .unwrap();
     let res = harness::client()
         .post(format!(
             "{}/self-service/registration?flow={}",
@@ -62,7 +60,7 @@ async fn verification_code_after_registration_api() {
     );
 
     let sdk = ts.public_sdk();
-    let flow = frontend_api::get_verification_flow(&sdk, flow_id, None)
+    let flow = sdk::get_verification_flow(&sdk, flow_id, None)
         .await
         .unwrap();
     assert_eq!(flow.state, Some(json!("sent_email")));
@@ -74,26 +72,14 @@ async fn verification_code_after_registration_api() {
     assert_eq!(status, "sent");
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let f = frontend_api::update_verification_flow(
-        &sdk,
-        flow_id,
-        code_body(None, Some(wrong)),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let f = sdk::update_verification_flow(&sdk, flow_id, code_body(None, Some(wrong)), None, None)
+        .await
+        .unwrap();
     assert_eq!(f.ui.messages.as_ref().unwrap()[0].id, 4070006);
 
-    let f = frontend_api::update_verification_flow(
-        &sdk,
-        flow_id,
-        code_body(None, Some(&code)),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let f = sdk::update_verification_flow(&sdk, flow_id, code_body(None, Some(&code)), None, None)
+        .await
+        .unwrap();
     assert_eq!(f.state, Some(json!("passed_challenge")));
     assert_eq!(f.ui.messages.as_ref().unwrap()[0].id, 1080002);
     let (verified, status, at) = address_status(&ts, &id).await;
@@ -225,7 +211,7 @@ async fn verification_link_api_browser_and_spa_flows() {
 
     // API: the link is opened in a browser and lands on the verification UI.
     let identity = create_identity(&ts, "api-link@example.org").await;
-    let flow = frontend_api::create_native_verification_flow(&sdk, None)
+    let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
     let body = models::UpdateVerificationFlowBody::Link(Box::new(
@@ -234,7 +220,7 @@ async fn verification_link_api_browser_and_spa_flows() {
             models::update_verification_flow_with_link_method::MethodEnum::Link,
         ),
     ));
-    let sent = frontend_api::update_verification_flow(&sdk, &flow.id, body, None, None)
+    let sent = sdk::update_verification_flow(&sdk, &flow.id, body, None, None)
         .await
         .unwrap();
     assert_eq!(sent.state, Some(json!("sent_email")));
@@ -245,7 +231,7 @@ async fn verification_link_api_browser_and_spa_flows() {
     let res = browser().get(&link).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(flow_param(&location(&res)), flow.id);
-    let done = frontend_api::get_verification_flow(&sdk, &flow.id, None)
+    let done = sdk::get_verification_flow(&sdk, &flow.id, None)
         .await
         .unwrap();
     assert_eq!(done.state, Some(json!("passed_challenge")));
@@ -373,7 +359,7 @@ async fn verification_after_address_change_in_settings() {
     let registered = register_api(&ts, "before@example.org").await;
     assert_eq!(messages_to(&ts, "before@example.org").await.len(), 1);
     // Log in to get a session token.
-    let login = frontend_api::create_native_login_flow(
+    let login = sdk::create_native_login_flow(
         &ts.public_sdk(),
         None,
         None,
@@ -396,7 +382,7 @@ async fn verification_after_address_change_in_settings() {
         .as_str()
         .unwrap()
         .to_string();
-    let flow = frontend_api::create_native_settings_flow(&ts.public_sdk(), Some(&token))
+    let flow = sdk::create_native_settings_flow(&ts.public_sdk(), Some(&token))
         .await
         .unwrap();
     let res = harness::client()
@@ -421,7 +407,7 @@ async fn verification_after_address_change_in_settings() {
         .clone();
     assert_eq!(show["flow"]["verifiable_address"], "after@example.org");
     let code = code_in(&last_message(&ts, "after@example.org").await.1);
-    let f = frontend_api::update_verification_flow(
+    let f = sdk::update_verification_flow(
         &ts.public_sdk(),
         show["flow"]["id"].as_str().unwrap(),
         code_body(None, Some(&code)),
@@ -448,11 +434,10 @@ async fn require_verified_address_blocks_login_until_verified() {
         let sdk = ts.public_sdk();
         let url = ts.public_url.clone();
         async move {
-            let flow = frontend_api::create_native_login_flow(
-                &sdk, None, None, None, None, None, None, None, None,
-            )
-            .await
-            .unwrap();
+            let flow =
+                sdk::create_native_login_flow(&sdk, None, None, None, None, None, None, None, None)
+                    .await
+                    .unwrap();
             harness::client()
                 .post(format!("{url}/self-service/login?flow={}", flow.id))
                 .json(&json!({ "method": "password", "identifier": "unverified@example.org", "password": PASSWORD }))
@@ -467,10 +452,10 @@ async fn require_verified_address_blocks_login_until_verified() {
     assert_eq!(message_ids(&flow), vec![4000010]);
 
     // Verify the address, then login works.
-    let flow = frontend_api::create_native_verification_flow(&ts.public_sdk(), None)
+    let flow = sdk::create_native_verification_flow(&ts.public_sdk(), None)
         .await
         .unwrap();
-    frontend_api::update_verification_flow(
+    sdk::update_verification_flow(
         &ts.public_sdk(),
         &flow.id,
         code_body(Some("unverified@example.org"), None),
@@ -480,7 +465,7 @@ async fn require_verified_address_blocks_login_until_verified() {
     .await
     .unwrap();
     let code = code_in(&last_message(&ts, "unverified@example.org").await.1);
-    frontend_api::update_verification_flow(
+    sdk::update_verification_flow(
         &ts.public_sdk(),
         &flow.id,
         code_body(None, Some(&code)),
@@ -503,10 +488,10 @@ async fn verification_code_submissions_are_limited_and_unknown_addresses_get_no_
     .await;
     create_identity(&ts, "limit-verify@example.org").await;
     let sdk = ts.public_sdk();
-    let flow = frontend_api::create_native_verification_flow(&sdk, None)
+    let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
-    let known = frontend_api::update_verification_flow(
+    let known = sdk::update_verification_flow(
         &sdk,
         &flow.id,
         code_body(Some("limit-verify@example.org"), None),
@@ -517,15 +502,9 @@ async fn verification_code_submissions_are_limited_and_unknown_addresses_get_no_
     .unwrap();
     let code = code_in(&last_message(&ts, "limit-verify@example.org").await.1);
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    frontend_api::update_verification_flow(
-        &sdk,
-        &flow.id,
-        code_body(None, Some(wrong)),
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    sdk::update_verification_flow(&sdk, &flow.id, code_body(None, Some(wrong)), None, None)
+        .await
+        .unwrap();
     // Past the limit: the flow is replaced (410 self_service_flow_replaced with the new id).
     let res = harness::client()
         .post(format!(
@@ -540,7 +519,7 @@ async fn verification_code_submissions_are_limited_and_unknown_addresses_get_no_
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"]["id"], "self_service_flow_replaced");
     let new_id = err["use_flow_id"].as_str().unwrap();
-    let replaced = frontend_api::get_verification_flow(&sdk, new_id, None)
+    let replaced = sdk::get_verification_flow(&sdk, new_id, None)
         .await
         .unwrap();
     assert!(
@@ -550,10 +529,10 @@ async fn verification_code_submissions_are_limited_and_unknown_addresses_get_no_
     );
 
     // Unknown address: same answer, no message.
-    let flow = frontend_api::create_native_verification_flow(&sdk, None)
+    let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
-    let unknown = frontend_api::update_verification_flow(
+    let unknown = sdk::update_verification_flow(
         &sdk,
         &flow.id,
         code_body(Some("nobody@example.org"), None),

@@ -313,12 +313,22 @@ fn go_compat(source: &str) -> String {
 /// Renders one template source with `model`; `html` turns on auto-escaping.
 pub fn render_str(source: &str, html: bool, model: &Value) -> Result<String> {
     let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(move |_| {
-        if html {
-            minijinja::AutoEscape::Html
+    // minijinja's own HTML escaping also encodes `/`, which makes links unreadable in the
+    // source of a mail; escaping the five HTML-significant characters is enough.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_formatter(move |out, _state, value| {
+        let text = if value.is_undefined() || value.is_none() {
+            String::new()
         } else {
-            minijinja::AutoEscape::None
-        }
+            value.to_string()
+        };
+        let text = if html && !value.is_safe() {
+            escape_html(&text)
+        } else {
+            text
+        };
+        out.write_str(&text)
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
     });
     env.set_keep_trailing_newline(true);
     let source = go_compat(source);
@@ -327,6 +337,21 @@ pub fn render_str(source: &str, html: bool, model: &Value) -> Result<String> {
         .map_err(|e| Error::internal(format!("invalid courier template: {e}")))?;
     tmpl.render(model)
         .map_err(|e| Error::internal(format!("unable to render courier template: {e}")))
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The built-in template of a part. Types without an SMS text reuse the plaintext email body.

@@ -17,13 +17,25 @@ use crate::config::{ChannelId, DeliveryStrategy};
 use crate::error::Result;
 use crate::persistence::courier::{self as store, MessageRow, MessageStatus};
 
-/// How long a claim protects a message from other workers; longer than any delivery timeout.
-const CLAIM_LEASE_SECS: i64 = 120;
+/// How long a claim protects a batch from other workers: messages of a batch are sent one after
+/// the other, so the lease covers the worst case of every delivery timing out (SMTP 15 s, HTTP
+/// 10 s, plus template fetches), with a margin.
+fn claim_lease(batch: usize) -> chrono::Duration {
+    let batch = i64::try_from(batch).unwrap_or(i64::MAX / 60);
+    chrono::Duration::seconds(60_i64.saturating_add(batch.saturating_mul(40)))
+}
 
 /// Runs until `shutdown` completes, polling every `courier.worker.pull_wait`.
 pub async fn run(app: App, shutdown: impl Future<Output = ()>) {
     tracing::info!("courier worker started");
     tokio::pin!(shutdown);
+    // Poll the shutdown future once up front: signal listeners register on first poll, and a
+    // signal arriving during the first batch must stop the worker gracefully, not kill it.
+    tokio::select! {
+        biased;
+        _ = &mut shutdown => return,
+        _ = std::future::ready(()) => {}
+    }
     loop {
         match process_batch(&app).await {
             // A full batch: there may be more waiting.
@@ -51,12 +63,7 @@ pub async fn process_batch(app: &App) -> Result<usize> {
     let pull_count = app.config().courier.worker.pull_count.max(1) as usize;
     let messages = {
         let mut c = app.db.conn().await?;
-        store::claim(
-            c.conn(),
-            pull_count,
-            chrono::Duration::seconds(CLAIM_LEASE_SECS),
-        )
-        .await?
+        store::claim(c.conn(), pull_count, claim_lease(pull_count)).await?
     };
     let n = messages.len();
     for msg in messages {

@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod courier;
 mod csrf;
 mod flowkit;
 mod flows_login;

@@ -224,11 +224,40 @@ pub async fn create_identity(ts: &TestServer, email: &str) -> models::Identity {
         .unwrap()
 }
 
-/// Every queued message to `to`, oldest first: (template type, body).
+/// The SMTP sink of each running test server, by public URL.
+static SINKS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, crate::courier::SmtpSink>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Starts a test server whose courier delivers to a fresh SMTP sink on loopback.
+pub async fn start(config: String) -> TestServer {
+    let sink = crate::courier::SmtpSink::start().await;
+    let mut v: Value = serde_json::from_str(&config).unwrap();
+    harness::merge(
+        &mut v,
+        json!({ "courier": { "smtp": { "connection_uri": sink.uri() } } }),
+    );
+    let ts = TestServer::start(&v.to_string()).await;
+    SINKS.lock().unwrap().insert(ts.public_url.clone(), sink);
+    ts
+}
+
+/// Every message to `to`, oldest first: (template type, plaintext body as delivered over SMTP).
+/// Runs the courier until the queue is empty, then checks each message was sent and reads it
+/// from the SMTP sink.
 pub async fn messages_to(ts: &TestServer, to: &str) -> Vec<(String, String)> {
     use kratos::persistence::Pool;
-    const Q: &str = "SELECT template_type, body FROM courier_messages WHERE recipient = ? ORDER BY created_at, id";
-    match ts.app.db.pool() {
+    for _ in 0..20 {
+        if kratos::courier::worker::process_batch(&ts.app)
+            .await
+            .unwrap()
+            == 0
+        {
+            break;
+        }
+    }
+    const Q: &str = "SELECT template_type, status FROM courier_messages WHERE recipient = ? ORDER BY created_at, id";
+    let rows: Vec<(String, String)> = match ts.app.db.pool() {
         Pool::Sqlite(p) => sqlx::query_as(Q).bind(to).fetch_all(p).await.unwrap(),
         Pool::MySql(p) => sqlx::query_as(Q).bind(to).fetch_all(p).await.unwrap(),
         Pool::Postgres(p) => sqlx::query_as(sqlx::AssertSqlSafe(Q.replace('?', "$1")))
@@ -236,7 +265,22 @@ pub async fn messages_to(ts: &TestServer, to: &str) -> Vec<(String, String)> {
             .fetch_all(p)
             .await
             .unwrap(),
+    };
+    for (template, status) in &rows {
+        assert_eq!(status, "sent", "{template} to {to} was not delivered");
     }
+    let mails: Vec<String> = SINKS
+        .lock()
+        .unwrap()
+        .get(&ts.public_url)
+        .expect("server started with recovery::start")
+        .received()
+        .into_iter()
+        .filter(|m| m.rcpt_to.iter().any(|r| r.contains(to)))
+        .map(|m| m.part("text/plain").unwrap_or(m.data))
+        .collect();
+    assert_eq!(mails.len(), rows.len(), "mails delivered to {to}");
+    rows.into_iter().map(|(t, _)| t).zip(mails).collect()
 }
 
 /// The newest message to `to`; fails when there is none.
@@ -370,7 +414,7 @@ pub async fn address_status(ts: &TestServer, id: &str) -> (bool, String, bool) {
 
 #[tokio::test]
 async fn recovery_code_api_flow() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     let identity = create_identity(&ts, "api-recover@example.org").await;
     let sdk = ts.public_sdk();
 
@@ -474,7 +518,7 @@ async fn recovery_code_api_flow() {
 
 #[tokio::test]
 async fn recovery_code_browser_and_spa_flows() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     let identity = create_identity(&ts, "browser-recover@example.org").await;
 
     // Browser: form posts and redirects.
@@ -573,7 +617,7 @@ async fn recovery_code_browser_and_spa_flows() {
 
 #[tokio::test]
 async fn recovery_link_api_browser_and_spa_flows() {
-    let ts = TestServer::start(&config("link")).await;
+    let ts = start(config("link")).await;
     let identity = create_identity(&ts, "link-recover@example.org").await;
     let sdk = ts.public_sdk();
 
@@ -679,7 +723,7 @@ async fn recovery_link_api_browser_and_spa_flows() {
 
 #[tokio::test]
 async fn recovery_gives_no_hint_about_unknown_addresses() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     create_identity(&ts, "known@example.org").await;
     let sdk = ts.public_sdk();
     let mut answers = Vec::new();
@@ -707,7 +751,7 @@ async fn recovery_gives_no_hint_about_unknown_addresses() {
     ts.stop().await;
 
     // With notify_unknown_recipients, the unknown address is told so.
-    let ts = TestServer::start(&config_with(
+    let ts = start(config_with(
         "code",
         json!({ "selfservice": { "flows": { "recovery": { "notify_unknown_recipients": true } } } }),
     ))
@@ -731,7 +775,7 @@ async fn recovery_gives_no_hint_about_unknown_addresses() {
 
 #[tokio::test]
 async fn recovery_code_submissions_are_limited() {
-    let ts = TestServer::start(&config_with(
+    let ts = start(config_with(
         "code",
         json!({ "selfservice": { "methods": { "code": { "config": { "max_submissions": 2 } } } } }),
     ))
@@ -771,7 +815,7 @@ async fn recovery_code_submissions_are_limited() {
 
 #[tokio::test]
 async fn admin_recovery_code_and_link() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     let identity = create_identity(&ts, "admin-recover@example.org").await;
 
     let body = models::CreateRecoveryCodeForIdentityBody::new(identity.id.clone());
@@ -831,7 +875,7 @@ async fn admin_recovery_code_and_link() {
     assert!(!verified);
     ts.stop().await;
 
-    let ts = TestServer::start(&config("link")).await;
+    let ts = start(config("link")).await;
     let identity = create_identity(&ts, "admin-link@example.org").await;
     let mut body = models::CreateRecoveryLinkForIdentityBody::new(identity.id.clone());
     body.expires_in = Some("10m".into());
@@ -864,7 +908,7 @@ async fn admin_recovery_code_and_link() {
 
 #[tokio::test]
 async fn recovery_revokes_other_sessions_with_the_hook() {
-    let ts = TestServer::start(&config_with(
+    let ts = start(config_with(
         "code",
         json!({ "selfservice": { "flows": { "recovery": { "after": { "hooks": [{ "hook": "revoke_active_sessions" }] } } } } }),
     ))

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::harness::{self, TestServer};
 use crate::recovery::{
     PASSWORD, address_status, browser, code_in, config, config_with, create_identity, csrf_of,
-    fetch_flow, flow_param, last_message, link_in, location, message_ids, messages_to, sdk,
+    fetch_flow, flow_param, last_message, link_in, location, message_ids, messages_to, sdk, start,
 };
 
 fn code_body(email: Option<&str>, code: Option<&str>) -> models::UpdateVerificationFlowBody {
@@ -42,7 +42,7 @@ async fn register_api(ts: &TestServer, email: &str) -> Value {
 
 #[tokio::test]
 async fn verification_code_after_registration_api() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     let registered = register_api(&ts, "new-user@example.org").await;
     let id = registered["identity"]["id"].as_str().unwrap().to_string();
     let cw = registered["continue_with"].as_array().unwrap();
@@ -90,7 +90,7 @@ async fn verification_code_after_registration_api() {
 
 #[tokio::test]
 async fn verification_code_browser_and_spa_flows() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     let identity = create_identity(&ts, "verify-me@example.org").await;
 
     // Browser: submit the address, then open the link from the message, then submit the code.
@@ -206,7 +206,7 @@ async fn verification_code_browser_and_spa_flows() {
 
 #[tokio::test]
 async fn verification_link_api_browser_and_spa_flows() {
-    let ts = TestServer::start(&config("link")).await;
+    let ts = start(config("link")).await;
     let sdk = ts.public_sdk();
 
     // API: the link is opened in a browser and lands on the verification UI.
@@ -300,7 +300,7 @@ async fn verification_link_api_browser_and_spa_flows() {
 
 #[tokio::test]
 async fn verification_link_after_registration_browser_redirects_with_hook() {
-    let ts = TestServer::start(&config_with(
+    let ts = start(config_with(
         "link",
         json!({ "selfservice": { "flows": { "registration": { "after": { "password": { "hooks": [{ "hook": "session" }, { "hook": "show_verification_ui" }] } } } } } }),
     ))
@@ -355,7 +355,7 @@ async fn verification_link_after_registration_browser_redirects_with_hook() {
 
 #[tokio::test]
 async fn verification_after_address_change_in_settings() {
-    let ts = TestServer::start(&config("code")).await;
+    let ts = start(config("code")).await;
     let registered = register_api(&ts, "before@example.org").await;
     assert_eq!(messages_to(&ts, "before@example.org").await.len(), 1);
     // Log in to get a session token.
@@ -424,7 +424,7 @@ async fn verification_after_address_change_in_settings() {
 
 #[tokio::test]
 async fn require_verified_address_blocks_login_until_verified() {
-    let ts = TestServer::start(&config_with(
+    let ts = start(config_with(
         "code",
         json!({ "selfservice": { "flows": { "login": { "after": { "password": { "hooks": [{ "hook": "require_verified_address" }] } } } } } }),
     ))
@@ -481,7 +481,7 @@ async fn require_verified_address_blocks_login_until_verified() {
 
 #[tokio::test]
 async fn verification_code_submissions_are_limited_and_unknown_addresses_get_no_hint() {
-    let ts = TestServer::start(&config_with(
+    let ts = start(config_with(
         "code",
         json!({ "selfservice": { "methods": { "code": { "config": { "max_submissions": 1 } } } } }),
     ))

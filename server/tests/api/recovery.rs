@@ -364,7 +364,9 @@ pub async fn fetch_flow(ts: &TestServer, b: &reqwest::Client, kind: &str, id: &s
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    let v: Value = res.json().await.unwrap();
+    crate::flowkit::check_flow_kind(kind, &v);
+    v
 }
 
 pub fn csrf_of(flow: &Value) -> String {
@@ -976,6 +978,119 @@ async fn recovery_revokes_other_sessions_with_the_hook() {
         sdk::to_session(&sdk, Some(&old_token), None, None)
             .await
             .is_err()
+    );
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn recovery_codes_are_hashed_at_rest_and_expire() {
+    let ts = start(config_with(
+        "code",
+        json!({ "selfservice": { "methods": { "code": { "config": { "lifespan": "1s" } } } } }),
+    ))
+    .await;
+    create_identity(&ts, "expiring@example.org").await;
+    let sdk = ts.public_sdk();
+    let flow = sdk::create_native_recovery_flow(&sdk).await.unwrap();
+    sdk::update_recovery_flow(
+        &sdk,
+        &flow.id,
+        code_body(Some("expiring@example.org"), None),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let (_, body) = last_message(&ts, "expiring@example.org").await;
+    let code = code_in(&body);
+    assert!(body.contains("expiring@example.org") || body.contains(&code));
+
+    // Only an HMAC of the code is stored.
+    use kratos::persistence::Pool;
+    const Q: &str = "SELECT hmac FROM selfservice_one_time_secrets";
+    let stored: Vec<(String,)> = match ts.app.db.pool() {
+        Pool::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await.unwrap(),
+        Pool::MySql(p) => sqlx::query_as(Q).fetch_all(p).await.unwrap(),
+        Pool::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await.unwrap(),
+    };
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0.len(), 64);
+    assert!(!stored[0].0.contains(&code));
+
+    // Past its lifespan the code is refused like a wrong one.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let f = sdk::update_recovery_flow(&sdk, &flow.id, code_body(None, Some(&code)), None, None)
+        .await
+        .unwrap();
+    assert_eq!(f.ui.messages.as_ref().unwrap()[0].id, 4060006);
+    assert_eq!(f.state, Some(json!("sent_email")));
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn recovery_refuses_sessions_and_replaces_expired_flows() {
+    let ts = start(config_with(
+        "code",
+        json!({ "selfservice": { "flows": { "recovery": { "lifespan": "1s" } } } }),
+    ))
+    .await;
+    create_identity(&ts, "expired-flow@example.org").await;
+
+    // A logged-in browser cannot start recovery.
+    let b = browser();
+    let res = b
+        .get(format!("{}/self-service/login/browser", ts.public_url))
+        .send()
+        .await
+        .unwrap();
+    let id = flow_param(&location(&res));
+    let csrf = csrf_of(&fetch_flow(&ts, &b, "login", &id).await);
+    let res = b
+        .post(format!("{}/self-service/login?flow={id}", ts.public_url))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("method", "password"),
+            ("identifier", "expired-flow@example.org"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = b
+        .get(format!("{}/self-service/recovery/browser", ts.public_url))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["id"], "session_already_available");
+
+    // An expired API flow answers 410 with its replacement, which carries Kratos's message.
+    let sdk = ts.public_sdk();
+    let flow = sdk::create_native_recovery_flow(&sdk).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let err = sdk::update_recovery_flow(
+        &sdk,
+        &flow.id,
+        code_body(Some("expired-flow@example.org"), None),
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.starts_with("410"), "{err}");
+    let body: Value = serde_json::from_str(err.trim_start_matches("410: ")).unwrap();
+    assert_eq!(body["error"]["id"], "self_service_flow_expired");
+    let new_id = body["use_flow_id"].as_str().unwrap();
+    let (status, replaced) = crate::flowkit::api_fetch(&ts, "recovery", new_id, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(message_ids(&replaced), vec![4060005]);
+    assert!(
+        messages_to(&ts, "expired-flow@example.org")
+            .await
+            .is_empty()
     );
     ts.stop().await;
 }

@@ -496,6 +496,23 @@ async fn recovery_code_api_flow() {
         .unwrap();
     assert_eq!(sf.ui.messages.as_ref().unwrap()[0].id, 1060001);
 
+    // The privileged session may set a new password right away, which then logs in.
+    let (status, v) = crate::flowkit::api_submit(
+        &ts,
+        "settings",
+        settings_id,
+        json!({ "method": "password", "password": "a-brand-new-passphrase-7781" }),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    crate::flowkit::login_api(
+        &ts,
+        "api-recover@example.org",
+        "a-brand-new-passphrase-7781",
+    )
+    .await;
+
     // Recovery proves the address: it is verified now.
     let (verified, status, at) = address_status(&ts, &identity.id).await;
     assert!(verified && at);
@@ -681,11 +698,40 @@ async fn recovery_link_api_browser_and_spa_flows() {
     assert!(link.contains(&id));
     let res = b.get(&link).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert!(location(&res).starts_with("http://ui.test/settings?flow="));
+    let settings_ui = location(&res);
+    assert!(settings_ui.starts_with("http://ui.test/settings?flow="));
     assert_eq!(
         whoami_cookie(&ts, &b).await["identity"]["id"],
         identity.id.as_str()
     );
+    // The browser sets a new password in the settings flow it was sent to.
+    let sid = flow_param(&settings_ui);
+    let sf = fetch_flow(&ts, &b, "settings", &sid).await;
+    assert_eq!(message_ids(&sf), vec![1060001]);
+    let res = b
+        .post(format!(
+            "{}/self-service/settings?flow={sid}",
+            ts.public_url
+        ))
+        .form(&[
+            ("csrf_token", csrf_of(&sf).as_str()),
+            ("method", "password"),
+            ("password", "a-brand-new-passphrase-7782"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        message_ids(&fetch_flow(&ts, &b, "settings", &sid).await),
+        vec![1050001]
+    );
+    crate::flowkit::login_api(
+        &ts,
+        "link-recover@example.org",
+        "a-brand-new-passphrase-7782",
+    )
+    .await;
 
     // SPA.
     let spa = browser();

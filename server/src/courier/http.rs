@@ -16,8 +16,9 @@
 //! the usual courier templates: `function(ctx) <expr>` (or a bare expression with `ctx` bound);
 //! objects (`name: expr`, `"quoted": expr`, `[expr]: expr`, `::` fields), arrays, strings (`"..."`,
 //! `'...'`), numbers, `true`/`false`/`null`, `ctx.a.b` and `ctx["a"]` look-ups, `+` (string
-//! concatenation, addition, object and array merge), `==`/`!=`, `if c then a else b`, parentheses
-//! and comments. A non-2xx response is a failed attempt.
+//! concatenation, addition, object and array merge), `==`/`!=`, `"key" in obj`, `&&`, `||`, `!`,
+//! `if c then a else b`, `local x = e;`, parentheses and comments.
+//! A non-2xx response is a failed attempt.
 
 use std::time::Duration;
 
@@ -165,8 +166,13 @@ pub mod jsonnet {
         if p.pos != p.tokens.len() {
             return Err(format!("unexpected {:?}", p.tokens[p.pos]));
         }
-        eval(&expr, &p.param, ctx)
+        let mut env = Env::new();
+        env.insert(p.param.clone(), ctx.clone());
+        eval(&expr, &env)
     }
+
+    /// Variables in scope: the function parameter and `local` bindings.
+    type Env = std::collections::HashMap<String, Value>;
 
     #[derive(Debug, Clone, PartialEq)]
     enum Tok {
@@ -176,8 +182,9 @@ pub mod jsonnet {
         Sym(&'static str),
     }
 
-    const SYMBOLS: [&str; 13] = [
-        ":::", "::", "==", "!=", "{", "}", "[", "]", "(", ")", ",", ":", "+",
+    const SYMBOLS: [&str; 18] = [
+        ":::", "::", "==", "!=", "&&", "||", "{", "}", "[", "]", "(", ")", ",", ":", "+", "!", "=",
+        ";",
     ];
 
     fn lex(src: &str) -> Result<Vec<Tok>, String> {
@@ -230,7 +237,7 @@ pub mod jsonnet {
                 out.push(Tok::Num(
                     text.parse().map_err(|_| format!("bad number {text}"))?,
                 ));
-            } else if c.is_alphabetic() || c == '_' || c == '$' {
+            } else if c.is_alphabetic() || c == '_' {
                 let start = i;
                 while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
                     i += 1;
@@ -262,6 +269,11 @@ pub mod jsonnet {
         Add(Box<Expr>, Box<Expr>),
         Eq(Box<Expr>, Box<Expr>, bool),
         If(Box<Expr>, Box<Expr>, Option<Box<Expr>>),
+        And(Box<Expr>, Box<Expr>),
+        Or(Box<Expr>, Box<Expr>),
+        Not(Box<Expr>),
+        In(Box<Expr>, Box<Expr>),
+        Local(String, Box<Expr>, Box<Expr>),
     }
 
     struct Parser {
@@ -303,6 +315,15 @@ pub mod jsonnet {
         }
 
         fn expr(&mut self) -> Result<Expr, String> {
+            if self.peek_ident("local") {
+                self.pos += 1;
+                let name = self.ident()?;
+                self.expect(&Tok::Sym("="))?;
+                let value = self.expr()?;
+                self.expect(&Tok::Sym(";"))?;
+                let body = self.expr()?;
+                return Ok(Expr::Local(name, Box::new(value), Box::new(body)));
+            }
             if self.peek_ident("if") {
                 self.pos += 1;
                 let cond = self.expr()?;
@@ -319,20 +340,57 @@ pub mod jsonnet {
                 };
                 return Ok(Expr::If(Box::new(cond), Box::new(then), otherwise));
             }
-            let left = self.sum()?;
+            self.or()
+        }
+
+        fn or(&mut self) -> Result<Expr, String> {
+            let mut left = self.and()?;
+            while self.eat(&Tok::Sym("||")) {
+                left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            }
+            Ok(left)
+        }
+
+        fn and(&mut self) -> Result<Expr, String> {
+            let mut left = self.equality()?;
+            while self.eat(&Tok::Sym("&&")) {
+                left = Expr::And(Box::new(left), Box::new(self.equality()?));
+            }
+            Ok(left)
+        }
+
+        fn equality(&mut self) -> Result<Expr, String> {
+            let left = self.membership()?;
             for (sym, eq) in [("==", true), ("!=", false)] {
                 if self.eat(&Tok::Sym(sym)) {
-                    let right = self.sum()?;
+                    let right = self.membership()?;
                     return Ok(Expr::Eq(Box::new(left), Box::new(right), eq));
                 }
             }
             Ok(left)
         }
 
+        fn membership(&mut self) -> Result<Expr, String> {
+            let left = self.sum()?;
+            if self.peek_ident("in") {
+                self.pos += 1;
+                let right = self.sum()?;
+                return Ok(Expr::In(Box::new(left), Box::new(right)));
+            }
+            Ok(left)
+        }
+
+        fn unary(&mut self) -> Result<Expr, String> {
+            if self.eat(&Tok::Sym("!")) {
+                return Ok(Expr::Not(Box::new(self.unary()?)));
+            }
+            self.postfix()
+        }
+
         fn sum(&mut self) -> Result<Expr, String> {
-            let mut left = self.postfix()?;
+            let mut left = self.unary()?;
             while self.eat(&Tok::Sym("+")) {
-                let right = self.postfix()?;
+                let right = self.unary()?;
                 left = Expr::Add(Box::new(left), Box::new(right));
             }
             Ok(left)
@@ -425,14 +483,29 @@ pub mod jsonnet {
         }
     }
 
-    fn eval(e: &Expr, param: &str, ctx: &Value) -> Result<Value, String> {
+    fn eval(e: &Expr, env: &Env) -> Result<Value, String> {
         Ok(match e {
             Expr::Lit(v) => v.clone(),
-            Expr::Var(n) if n == param => ctx.clone(),
-            Expr::Var(n) => return Err(format!("unknown variable {n}")),
+            Expr::Var(n) => env
+                .get(n)
+                .cloned()
+                .ok_or_else(|| format!("unknown variable {n}"))?,
+            Expr::Local(name, value, body) => {
+                let mut inner = env.clone();
+                inner.insert(name.clone(), eval(value, env)?);
+                eval(body, &inner)?
+            }
+            // Short-circuit, so that `"k" in o && o.k == x` is safe.
+            Expr::And(a, b) => Value::Bool(truthy(eval(a, env)?)? && truthy(eval(b, env)?)?),
+            Expr::Or(a, b) => Value::Bool(truthy(eval(a, env)?)? || truthy(eval(b, env)?)?),
+            Expr::Not(a) => Value::Bool(!truthy(eval(a, env)?)?),
+            Expr::In(key, obj) => match (eval(key, env)?, eval(obj, env)?) {
+                (Value::String(k), Value::Object(map)) => Value::Bool(map.contains_key(&k)),
+                _ => return Err("`in` needs a string and an object".into()),
+            },
             Expr::Index(target, idx) => {
-                let target = eval(target, param, ctx)?;
-                match eval(idx, param, ctx)? {
+                let target = eval(target, env)?;
+                match eval(idx, env)? {
                     Value::String(k) => match target {
                         Value::Object(map) => map
                             .get(&k)
@@ -456,22 +529,22 @@ pub mod jsonnet {
             Expr::Object(fields) => {
                 let mut map = Map::new();
                 for (k, v) in fields {
-                    let key = match eval(k, param, ctx)? {
+                    let key = match eval(k, env)? {
                         Value::String(s) => s,
                         Value::Null => continue,
                         _ => return Err("field names must be strings".into()),
                     };
-                    map.insert(key, eval(v, param, ctx)?);
+                    map.insert(key, eval(v, env)?);
                 }
                 Value::Object(map)
             }
             Expr::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|i| eval(i, param, ctx))
+                    .map(|i| eval(i, env))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Add(a, b) => match (eval(a, param, ctx)?, eval(b, param, ctx)?) {
+            Expr::Add(a, b) => match (eval(a, env)?, eval(b, env)?) {
                 (Value::Number(x), Value::Number(y)) => {
                     number(x.as_f64().unwrap_or(0.0) + y.as_f64().unwrap_or(0.0))
                 }
@@ -485,18 +558,23 @@ pub mod jsonnet {
                 }
                 (x, y) => Value::String(format!("{}{}", as_text(&x), as_text(&y))),
             },
-            Expr::Eq(a, b, eq) => {
-                Value::Bool((eval(a, param, ctx)? == eval(b, param, ctx)?) == *eq)
-            }
-            Expr::If(cond, then, otherwise) => match eval(cond, param, ctx)? {
-                Value::Bool(true) => eval(then, param, ctx)?,
+            Expr::Eq(a, b, eq) => Value::Bool((eval(a, env)? == eval(b, env)?) == *eq),
+            Expr::If(cond, then, otherwise) => match eval(cond, env)? {
+                Value::Bool(true) => eval(then, env)?,
                 Value::Bool(false) => match otherwise {
-                    Some(o) => eval(o, param, ctx)?,
+                    Some(o) => eval(o, env)?,
                     None => Value::Null,
                 },
                 _ => return Err("an if condition must be a boolean".into()),
             },
         })
+    }
+
+    fn truthy(v: Value) -> Result<bool, String> {
+        match v {
+            Value::Bool(b) => Ok(b),
+            _ => Err("a boolean operator needs booleans".into()),
+        }
     }
 
     /// Whole numbers stay integers in the JSON output.
@@ -545,6 +623,30 @@ pub mod jsonnet {
                 json!("a@b.c")
             );
             assert!(evaluate("function(ctx) ctx.missing", &ctx).is_err());
+        }
+
+        #[test]
+        fn kratos_documented_style() {
+            let ctx =
+                json!({"recipient": "a@b.c", "template_data": {"to": "a@b.c", "code": "123"}});
+            let src = r#"function(ctx) {
+              to: if "template_data" in ctx && "to" in ctx.template_data then ctx.template_data.to else null,
+              missing: if "template_data" in ctx && "nope" in ctx.template_data then ctx.template_data.nope else null,
+              neg: !("x" in ctx) || false,
+            }"#;
+            assert_eq!(
+                evaluate(src, &ctx).unwrap(),
+                json!({"to": "a@b.c", "missing": null, "neg": true})
+            );
+            assert_eq!(
+                evaluate(
+                    "function(ctx) local t = ctx.template_data; { code: t.code }",
+                    &ctx
+                )
+                .unwrap(),
+                json!({"code": "123"})
+            );
+            assert!(evaluate("function(ctx) 1 && true", &ctx).is_err());
         }
 
         #[test]

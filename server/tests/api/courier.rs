@@ -293,6 +293,11 @@ struct HttpReceiver {
 
 impl HttpReceiver {
     async fn start() -> HttpReceiver {
+        Self::start_with_status(http::StatusCode::ACCEPTED).await
+    }
+
+    /// A receiver answering every request with `status`.
+    async fn start_with_status(status: http::StatusCode) -> HttpReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/deliver", listener.local_addr().unwrap());
         let requests: Captured = Arc::default();
@@ -314,7 +319,7 @@ impl HttpReceiver {
                         .lock()
                         .unwrap()
                         .push((method.to_string(), headers, body));
-                    warp::reply::with_status("ok", http::StatusCode::ACCEPTED)
+                    warp::reply::with_status("ok", status)
                 },
             );
         tokio::spawn(warp::serve(route).incoming(listener).run());
@@ -1115,4 +1120,42 @@ async fn smtp_over_implicit_tls_and_starttls() {
         ts.stop().await;
         sink.stop();
     }
+}
+
+/// A non-2xx answer from the HTTP mailer is a failed attempt, recorded with the status code.
+#[tokio::test]
+async fn http_delivery_failure_is_recorded() {
+    let receiver = HttpReceiver::start_with_status(http::StatusCode::SERVICE_UNAVAILABLE).await;
+    let ts = TestServer::start(&format!(
+        "courier:\n  message_retries: 0\n  delivery_strategy: http\n  http:\n    request_config:\n      url: \"{}\"\n",
+        receiver.url
+    ))
+    .await;
+    let id = courier::queue(
+        &ts.app,
+        email(
+            TemplateType::VerificationInvalid,
+            "eve@example.com",
+            json!({}),
+        ),
+    )
+    .await
+    .unwrap();
+    drain(&ts).await;
+    assert_eq!(receiver.requests.lock().unwrap().len(), 1);
+    let m = courier_api::get_courier_message(&ts.admin_sdk(), &id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(m.status, CourierMessageStatus::Abandoned);
+    let dispatches = m.dispatches.unwrap();
+    assert_eq!(dispatches.len(), 1);
+    let error = dispatches[0].error.as_ref().unwrap();
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("status code 503"),
+        "{error}"
+    );
+    ts.stop().await;
 }

@@ -546,3 +546,31 @@ async fn verification_code_submissions_are_limited_and_unknown_addresses_get_no_
     assert!(messages_to(&ts, "nobody@example.org").await.is_empty());
     ts.stop().await;
 }
+
+#[tokio::test]
+async fn verification_link_notifies_unknown_recipients_when_configured() {
+    let ts = start(config_with(
+        "link",
+        json!({ "selfservice": { "flows": { "verification": { "notify_unknown_recipients": true } } } }),
+    ))
+    .await;
+    let sdk = ts.public_sdk();
+    let flow = sdk::create_native_verification_flow(&sdk, None)
+        .await
+        .unwrap();
+    let body = models::UpdateVerificationFlowBody::Link(Box::new(
+        models::UpdateVerificationFlowWithLinkMethod::new(
+            "stranger@example.org".into(),
+            models::update_verification_flow_with_link_method::MethodEnum::Link,
+        ),
+    ));
+    let sent = sdk::update_verification_flow(&sdk, &flow.id, body, None, None)
+        .await
+        .unwrap();
+    assert_eq!(sent.state, Some(json!("sent_email")));
+    assert_eq!(sent.ui.messages.as_ref().unwrap()[0].id, 1080001);
+    let (template, body) = last_message(&ts, "stranger@example.org").await;
+    assert_eq!(template, "verification_invalid");
+    assert!(!body.contains("/self-service/verification?"));
+    ts.stop().await;
+}

@@ -403,7 +403,14 @@ pub async fn send_for_identity(
     if !cfg.selfservice.flows.verification.enabled {
         return Ok(vec![]);
     }
-    let method = method_in_use(app)?;
+    // A misconfigured method must not undo a registration or settings change that succeeded.
+    let method = match method_in_use(app) {
+        Ok(m) => m,
+        Err(err) => {
+            tracing::warn!(error = %err, "no verification message sent");
+            return Ok(vec![]);
+        }
+    };
     let mut items = Vec::new();
     for address in &identity.verifiable_addresses {
         if address.verified

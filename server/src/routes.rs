@@ -9,6 +9,8 @@ pub fn public() -> Result<Router, String> {
     crate::selfservice::login::register_public(&mut r);
     crate::selfservice::registration::register_public(&mut r);
     crate::selfservice::settings::register_public(&mut r);
+    crate::selfservice::recovery::register_public(&mut r);
+    crate::selfservice::verification::register_public(&mut r);
     crate::selfservice::logout::register_public(&mut r);
     crate::selfservice::errors::register_public(&mut r);
     crate::identity::schema::handler::register_public(&mut r);
@@ -21,6 +23,7 @@ pub fn admin() -> Result<Router, String> {
     crate::health::register_admin(&mut r);
     crate::session::handlers::register_admin(&mut r);
     crate::selfservice::errors::register_admin(&mut r);
+    crate::selfservice::recovery::register_admin(&mut r);
     crate::identity::schema::handler::register_admin(&mut r);
     crate::identity::admin::register_admin(&mut r);
     crate::courier::handlers::register_admin(&mut r);

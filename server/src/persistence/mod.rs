@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod courier;
 pub mod flows;
 pub mod identities;
+pub mod one_time;
 pub mod sessions;
 
 use std::time::Duration;

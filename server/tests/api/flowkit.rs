@@ -446,6 +446,8 @@ pub fn check_flow_kind(kind: &str, v: &Value) {
         "login" => drop(check_flow::<models::LoginFlow>(v)),
         "registration" => drop(check_flow::<models::RegistrationFlow>(v)),
         "settings" => drop(check_flow::<models::SettingsFlow>(v)),
+        "recovery" => drop(check_flow::<models::RecoveryFlow>(v)),
+        "verification" => drop(check_flow::<models::VerificationFlow>(v)),
         other => panic!("unknown flow kind {other}"),
     }
 }

@@ -19,4 +19,6 @@ mod newcomer;
 mod outage;
 mod password_policy;
 mod persistence;
+mod recovery;
 mod sessions;
+mod verification;

@@ -381,6 +381,42 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow) -> Result<Respon
     )
 }
 
+/// The hooks configured after a login with `method`: its own, then the flow-wide ones.
+fn login_hooks(cfg: &crate::config::Config, method: &str) -> Vec<crate::config::Hook> {
+    let after = &cfg.selfservice.flows.login.after;
+    let per_method = match method {
+        "password" => &after.password.hooks,
+        "webauthn" => &after.webauthn.hooks,
+        "passkey" => &after.passkey.hooks,
+        "oidc" => &after.oidc.hooks,
+        "code" => &after.code.hooks,
+        "totp" => &after.totp.hooks,
+        "lookup_secret" => &after.lookup_secret.hooks,
+        _ => &after.hooks,
+    };
+    let mut hooks = per_method.clone();
+    if !std::ptr::eq(per_method, &after.hooks) {
+        hooks.extend(after.hooks.iter().cloned());
+    }
+    hooks
+}
+
+/// The `require_verified_address` hook: login needs at least one verified address.
+fn require_verified_address(identity: &crate::identity::Identity) -> Result<()> {
+    if identity.verifiable_addresses.is_empty() {
+        return Err(ApiError::internal()
+            .with_reason("A misconfiguration prevents login. Expected to find a verification address but this identity does not have one assigned.")
+            .into());
+    }
+    if identity.verifiable_addresses.iter().any(|a| a.verified) {
+        return Ok(());
+    }
+    Err(
+        crate::error::FormErrors::global(crate::text::error_validation_address_not_verified())
+            .into(),
+    )
+}
+
 /// Completes a login: issues or upgrades the session and answers for the flow's type.
 async fn finish(
     app: &App,
@@ -398,6 +434,12 @@ async fn finish(
             .into());
     }
     let cfg = app.config();
+    if login_hooks(&cfg, method.method.as_str())
+        .iter()
+        .any(|h| matches!(h, crate::config::Hook::RequireVerifiedAddress))
+    {
+        require_verified_address(&identity)?;
+    }
     let flow_default = cfg
         .selfservice
         .flows

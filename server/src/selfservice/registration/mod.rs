@@ -353,6 +353,18 @@ async fn finish(
     )?;
     let hooks = after_hooks(app, method);
     let browser_json = flow.is_browser() && req.is_json_request();
+    // Verification messages for the new addresses, announced in `continue_with`.
+    let verification =
+        crate::selfservice::verification::send_for_identity(app, req, &identity, flow.flow_type)
+            .await?;
+    let show_verification_ui = hooks.iter().any(|h| matches!(h, Hook::ShowVerificationUi));
+    let verification_redirect = verification
+        .first()
+        .and_then(|v| v.pointer("/flow/url"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|_| show_verification_ui);
+    flow.data.continue_with.extend(verification);
     if browser_json {
         flow.data.continue_with.push(
             json!({ "action": "redirect_browser_to", "redirect_browser_to": return_to.as_str() }),
@@ -405,7 +417,12 @@ async fn finish(
         }
         response::ok(&body)
     } else {
-        response::redirect(return_to.as_str())
+        // `show_verification_ui` sends browsers to the verification UI instead.
+        response::redirect(
+            verification_redirect
+                .as_deref()
+                .unwrap_or(return_to.as_str()),
+        )
     };
     if let Some(s) = &session {
         response::add_cookie(

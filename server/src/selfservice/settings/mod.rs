@@ -26,7 +26,7 @@ pub fn register_public(r: &mut RouterBuilder) {
     r.post("/self-service/settings", submit);
 }
 
-fn ui_url(app: &App) -> Url {
+pub fn ui_url(app: &App) -> Url {
     absolute(app, app.config().selfservice.flows.settings.ui_url.as_str())
 }
 
@@ -77,6 +77,16 @@ pub fn needs_reauth(app: &App, req: &Request) -> ApiError {
 
 fn schema_of(app: &App, identity: &Identity) -> Result<Value> {
     Ok(app.schemas.get(&identity.schema_id)?.document().clone())
+}
+
+/// A stored settings flow for the session's identity (e.g. after recovery).
+pub async fn create_flow(
+    app: &App,
+    req: &Request,
+    session: &Session,
+    flow_type: FlowType,
+) -> Result<(Flow, Vec<Cookie>)> {
+    new_flow(app, req, session, flow_type).await
 }
 
 /// A settings flow for the session's identity, with every enabled method's form.
@@ -450,6 +460,11 @@ async fn finish(
         );
     }
     let _ = method;
+    // A new or changed address gets a verification message, announced in `continue_with`.
+    let verification =
+        crate::selfservice::verification::send_for_identity(app, req, &identity, flow.flow_type)
+            .await?;
+    flow.data.continue_with.extend(verification);
     let mut c = app.db.conn().await?;
     flows::update(c.conn(), flow).await?;
     if flow.flow_type == FlowType::Api || req.is_json_request() {

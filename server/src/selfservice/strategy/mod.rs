@@ -2,6 +2,8 @@
 //! takes part in, registered once in [`all`]; the flow handlers ask every enabled strategy to add
 //! its form fields and offer each submission to them in turn.
 
+pub mod code;
+pub mod link;
 pub mod password;
 pub mod profile;
 
@@ -12,7 +14,7 @@ use super::flow::Flow;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::Result;
-use crate::http::Request;
+use crate::http::{Request, Response};
 use crate::identity::Identity;
 use crate::session::{AuthenticationMethod, Session};
 use crate::ui::Group;
@@ -61,6 +63,16 @@ pub enum SettingsOutcome {
     NotResponsible,
     /// The identity with the changes applied, ready to be saved.
     Update(Box<Identity>),
+}
+
+/// What a recovery or verification method did with a submission.
+pub enum OneTimeOutcome {
+    /// The submission is for another method.
+    NotResponsible,
+    /// The flow changed (a message was sent, a code was wrong); it is stored and re-sent.
+    Updated,
+    /// The method answered itself: the flow finished, or was replaced by a new one.
+    Respond(Response),
 }
 
 #[async_trait]
@@ -122,12 +134,40 @@ pub trait Strategy: Send + Sync + 'static {
     ) -> Result<SettingsOutcome> {
         Ok(SettingsOutcome::NotResponsible)
     }
+
+    /// Adds this method's fields to a new recovery flow (only the method in
+    /// `selfservice.flows.recovery.use` is asked).
+    async fn recovery_form(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<()> {
+        Ok(())
+    }
+    async fn recover(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<OneTimeOutcome> {
+        Ok(OneTimeOutcome::NotResponsible)
+    }
+
+    /// Adds this method's fields to a new verification flow (the method in
+    /// `selfservice.flows.verification.use`).
+    async fn verification_form(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<()> {
+        Ok(())
+    }
+    async fn verify(&self, _ctx: &Ctx<'_>, _flow: &mut Flow) -> Result<OneTimeOutcome> {
+        Ok(OneTimeOutcome::NotResponsible)
+    }
+    /// Sends a verification message for `address` within `flow` (after registration or an
+    /// address change in settings, or a submitted email).
+    async fn send_verification(&self, _app: &App, _flow: &mut Flow, _address: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Every method, in the order Kratos renders and tries them. A new method is a module plus a
 /// line here.
 pub fn all() -> &'static [&'static dyn Strategy] {
-    &[&profile::Profile, &password::Password]
+    &[
+        &profile::Profile,
+        &password::Password,
+        &code::Code,
+        &link::Link,
+    ]
 }
 
 /// The enabled methods.

@@ -1,5 +1,6 @@
 //! The `kratos` command line, mirroring Kratos's commands and flags.
 
+mod hashers;
 mod migrate;
 mod serve;
 
@@ -32,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: migrate::MigrateCommand,
     },
+    /// Password hasher tooling (`hashers argon2 calibrate`).
+    Hashers {
+        #[command(subcommand)]
+        command: hashers::HashersCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -52,6 +58,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate { command } => migrate::run(command).await,
+            Command::Hashers { command } => hashers::run(command).await,
             Command::Version => {
                 println!("Version:    {}", crate::VERSION);
                 Ok(())

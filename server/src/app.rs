@@ -10,6 +10,7 @@ use crate::http::metrics::Metrics;
 use crate::identity::SchemaRegistry;
 use crate::persistence::Persister;
 use crate::persistence::pagination::PageTokens;
+use crate::session::cache::SessionCache;
 
 /// Cheap to clone; handlers receive one per request.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppInner {
     pub schemas: SchemaRegistry,
     /// Password hashing and verification, bounded in concurrency and memory.
     pub hasher: HashPool,
+    /// Active sessions for whoami, kept coherent with the database (`kratos_rs.session_cache`).
+    pub session_cache: Arc<SessionCache>,
 }
 
 impl Deref for App {
@@ -44,12 +47,15 @@ impl App {
         if cfg.dsn.trim() == "memory" {
             db.migrate_up().await?;
         }
+        let session_cache = SessionCache::new();
+        session_cache.start_listener(&db);
         Ok(App(Arc::new(AppInner {
             config,
             db,
             metrics: Metrics::new(),
             schemas,
             hasher,
+            session_cache,
         })))
     }
 

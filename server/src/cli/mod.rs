@@ -1,6 +1,7 @@
 //! The `kratos` command line, mirroring Kratos's commands and flags.
 
 mod courier;
+mod hashers;
 mod import;
 mod migrate;
 mod serve;
@@ -44,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: courier::CourierCommand,
     },
+    /// Password hasher tooling (`hashers argon2 calibrate`).
+    Hashers {
+        #[command(subcommand)]
+        command: hashers::HashersCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -67,6 +73,7 @@ pub fn main() -> ExitCode {
             Command::Courier { command } => courier::run(command).await.map(|()| ExitCode::SUCCESS),
             // Reports each failed identity itself and exits non-zero when any failed.
             Command::Import { command } => import::run(command).await,
+            Command::Hashers { command } => hashers::run(command).await.map(|()| ExitCode::SUCCESS),
             Command::Version => {
                 println!("Version:    {}", crate::VERSION);
                 Ok(ExitCode::SUCCESS)

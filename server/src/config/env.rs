@@ -241,6 +241,8 @@ mod tests {
             display_path(&path),
             "kratos_rs.kubernetes.identity_schemas.label_selector"
         );
+        let (path, _) = resolve("KRATOS_RS_SESSION_CACHE_NOTIFIED_TTL").unwrap();
+        assert_eq!(display_path(&path), "kratos_rs.session_cache.notified_ttl");
         for unrelated in [
             "PATH",
             "HOME",

@@ -708,6 +708,44 @@ pub struct AccountEnumeration {
 #[serde(default, deny_unknown_fields)]
 pub struct KratosRs {
     pub kubernetes: Option<Kubernetes>,
+    /// The whoami session cache (`kratos_rs.session_cache`).
+    pub session_cache: SessionCache,
+}
+
+/// The per-process cache of active sessions that answers `/sessions/whoami` without the database.
+///
+/// Revocation stays coherent across replicas: on PostgreSQL every replica listens for the
+/// notifications that triggers send when a session or identity changes, and drops the entries
+/// concerned at once; on other databases (or while the listener is reconnecting) an entry is
+/// trusted for at most `ttl`. Changes made through this process are applied to its own cache
+/// immediately on every database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionCache {
+    /// Off: every whoami reads the database.
+    pub enabled: bool,
+    /// How long a cached session is trusted where no change notifications arrive (SQLite,
+    /// MySQL, or PostgreSQL while the listener is down): the longest a replica may still accept a
+    /// session revoked through another replica.
+    #[serde(with = "GoDuration")]
+    pub ttl: Duration,
+    /// How long a cached session is kept while PostgreSQL change notifications are received.
+    #[serde(with = "GoDuration")]
+    pub notified_ttl: Duration,
+    /// Most sessions kept; beyond it stale entries are dropped, then the whole cache.
+    #[schemars(range(min = 1))]
+    pub max_entries: usize,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache {
+            enabled: true,
+            ttl: Duration::from_secs(1),
+            notified_ttl: Duration::from_secs(600),
+            max_entries: 100_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

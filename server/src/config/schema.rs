@@ -877,6 +877,11 @@ mod tests {
             Some(TypeHint::String)
         );
         assert!(find("kratos_rs.kubernetes.identity_schemas.label_selector").is_some());
+        assert!(find("kratos_rs.session_cache.ttl").is_some());
+        assert_eq!(
+            find("kratos_rs.session_cache.enabled").map(|p| p.hint),
+            Some(TypeHint::Bool)
+        );
     }
 
     #[test]

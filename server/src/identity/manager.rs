@@ -323,7 +323,9 @@ impl IdentityManager<'_> {
                 identity.created_at = original.created_at;
                 identity.updated_at = crate::persistence::now();
                 identities::update(tx.conn(), identity).await?;
-                tx.commit().await
+                tx.commit().await?;
+                self.app.session_cache.invalidate_identity(identity.id);
+                Ok(())
             }
             .await;
             match result {
@@ -350,7 +352,9 @@ impl IdentityManager<'_> {
     /// Deletes an identity and everything it owns, or 404.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         let mut c = self.app.db.conn().await?;
-        if identities::delete(c.conn(), id).await? {
+        let deleted = identities::delete(c.conn(), id).await?;
+        self.app.session_cache.invalidate_identity(id);
+        if deleted {
             Ok(())
         } else {
             Err(ApiError::not_found()

@@ -14,7 +14,7 @@ use crate::identity::model::{
 };
 
 #[derive(sqlx::FromRow)]
-struct IdentityRow {
+pub(crate) struct IdentityRow {
     id: Uuid,
     schema_id: String,
     traits: String,
@@ -29,7 +29,7 @@ struct IdentityRow {
     updated_at: DateTime<Utc>,
 }
 
-const IDENTITY_COLUMNS: &str = "id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at";
+pub(crate) const IDENTITY_COLUMNS: &str = "id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at";
 
 impl IdentityRow {
     fn into_identity(self) -> Result<Identity> {
@@ -478,6 +478,28 @@ pub async fn count(c: Conn<'_>) -> Result<i64> {
     ))
     .fetch_one(&mut *c)
     .await?))
+}
+
+/// Loads the credentials (with identifiers) of one identity already loaded without them.
+pub async fn load_credentials(c: Conn<'_>, identity: &mut Identity) -> Result<()> {
+    load_children(
+        c,
+        std::slice::from_mut(identity),
+        Expand {
+            credentials: true,
+            addresses: false,
+        },
+    )
+    .await
+}
+
+/// An identity from columns selected with [`IDENTITY_COLUMNS`] (e.g. joined with its session).
+pub(crate) fn identity_from_row<'r, R>(row: &'r R) -> Result<Identity>
+where
+    R: sqlx::Row,
+    IdentityRow: sqlx::FromRow<'r, R>,
+{
+    <IdentityRow as sqlx::FromRow<'r, R>>::from_row(row)?.into_identity()
 }
 
 /// Loads credentials (with identifiers) and addresses for a batch of identities in one query each.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Conn, on, sql};
 use crate::error::{ApiError, Result};
+use crate::identity::model::{Identity, RecoveryAddress, VerifiableAddress};
 use crate::session::model::{Aal, Device, Session};
 
 #[derive(sqlx::FromRow)]
@@ -146,6 +147,119 @@ pub async fn find_by_token_hash(mut c: Conn<'_>, token_hash: &str) -> Result<Opt
             .await?
     });
     with_devices(c, row).await
+}
+
+#[derive(sqlx::FromRow)]
+struct WhoamiSessionRow {
+    session_id: Uuid,
+    active: bool,
+    aal: String,
+    authentication_methods: String,
+    issued_at: DateTime<Utc>,
+    authenticated_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A device or an address of the whoami children query, told apart by `kind`.
+#[derive(sqlx::FromRow)]
+struct WhoamiChildRow {
+    kind: String,
+    id: Uuid,
+    via: Option<String>,
+    value: Option<String>,
+    verified: bool,
+    verified_at: Option<DateTime<Utc>>,
+    status: Option<String>,
+    user_agent: Option<String>,
+    location: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The session of a token with its identity (addresses, not credentials) and devices, in two
+/// round trips: the session joined with its identity, then devices and addresses in one query.
+pub async fn find_for_whoami(mut c: Conn<'_>, token_hash: &str) -> Result<Option<Session>> {
+    let found: Option<(WhoamiSessionRow, Identity)> = on!(c.re(), |c, d| {
+        let row = sqlx::query(sql!(d, "SELECT s.id AS session_id, s.active, s.aal, s.authentication_methods, s.issued_at, s.authenticated_at, s.expires_at, i.id, i.schema_id, i.traits, i.state, i.state_changed_at, i.metadata_public, i.metadata_admin, i.external_id, i.organization_id, i.available_aal, i.created_at, i.updated_at FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = ?"))
+            .bind(token_hash)
+            .fetch_optional(&mut *c)
+            .await?;
+        match row {
+            Some(row) => Some((
+                sqlx::FromRow::from_row(&row)?,
+                super::identities::identity_from_row(&row)?,
+            )),
+            None => None,
+        }
+    });
+    let Some((row, mut identity)) = found else {
+        return Ok(None);
+    };
+    let mut session = Session {
+        id: row.session_id,
+        active: row.active,
+        expires_at: row.expires_at,
+        authenticated_at: row.authenticated_at,
+        authenticator_assurance_level: Aal::parse(&row.aal).unwrap_or(Aal::Aal0),
+        authentication_methods: serde_json::from_str(&row.authentication_methods)?,
+        issued_at: row.issued_at,
+        identity: None,
+        devices: vec![],
+        identity_id: identity.id,
+    };
+    let children: Vec<WhoamiChildRow> = on!(c, |c, d| {
+        sqlx::query_as(sql!(d, "SELECT 'v' AS kind, id, via, value, verified, verified_at, status, NULL AS user_agent, NULL AS location, created_at, updated_at FROM identity_verifiable_addresses WHERE identity_id = ? \
+            UNION ALL SELECT 'r', id, via, value, FALSE, NULL, NULL, NULL, NULL, created_at, updated_at FROM identity_recovery_addresses WHERE identity_id = ? \
+            UNION ALL SELECT 'd', id, NULL, ip_address, FALSE, NULL, NULL, user_agent, location, created_at, updated_at FROM session_devices WHERE session_id = ?"))
+            .bind(session.identity_id)
+            .bind(session.identity_id)
+            .bind(session.id)
+            .fetch_all(&mut *c)
+            .await?
+    });
+    let mut devices = vec![];
+    for row in children {
+        match row.kind.as_str() {
+            "v" => identity.verifiable_addresses.push(VerifiableAddress {
+                id: row.id,
+                value: row.value.unwrap_or_default(),
+                verified: row.verified,
+                via: row.via.unwrap_or_default(),
+                status: row
+                    .status
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .unwrap_or_default(),
+                verified_at: row.verified_at,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }),
+            "r" => identity.recovery_addresses.push(RecoveryAddress {
+                id: row.id,
+                value: row.value.unwrap_or_default(),
+                via: row.via.unwrap_or_default(),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }),
+            _ => devices.push((
+                row.created_at,
+                Device {
+                    id: row.id,
+                    ip_address: row.value,
+                    user_agent: row.user_agent,
+                    location: row.location,
+                },
+            )),
+        }
+    }
+    // The orders of the separate queries: addresses by id, devices by creation.
+    identity.verifiable_addresses.sort_by_key(|a| a.id);
+    identity.recovery_addresses.sort_by_key(|a| a.id);
+    devices.sort_by_key(|(created_at, d)| (*created_at, d.id));
+    session.devices = devices.into_iter().map(|(_, d)| d).collect();
+    session.identity = Some(identity);
+    Ok(Some(session))
 }
 
 pub async fn find_by_logout_token_hash(mut c: Conn<'_>, hash: &str) -> Result<Option<Session>> {

@@ -47,20 +47,22 @@ pub fn register_admin(r: &mut RouterBuilder) {
 
 /// `GET /sessions/whoami`: the session of the request, or 401.
 async fn whoami(app: App, req: Request) -> Result<Response> {
-    let session = manager::from_request(&app, &req).await?;
+    let token = manager::token_from_request(&app, &req).ok_or_else(manager::no_active_session)?;
+    let cached = manager::whoami_session(&app, &token)
+        .await?
+        .ok_or_else(manager::no_active_session)?;
+    let session = &cached.session;
     let required = app.config().session.whoami.required_aal;
-    manager::check_aal(&app, &session, required, None)?;
+    manager::check_aal(&app, session, required, None)?;
     let identity_id = session.identity_id;
     let expires_at = session.expires_at;
-    let mut res = response::ok(&session.for_client());
+    let mut res = response::raw_json(StatusCode::OK, cached.body.clone());
     if let Ok(v) = HeaderValue::from_str(&identity_id.to_string()) {
         res.headers_mut()
             .insert("x-kratos-authenticated-identity-id", v);
     }
     // A cookie that expires before the session (after an extension) is re-issued.
-    if let Some(token) = req
-        .cookie(&app.config().session.cookie.name)
-        .and_then(|_| manager::token_from_request(&app, &req))
+    if req.cookie(&app.config().session.cookie.name).is_some()
         && req.header("x-session-token").is_none()
     {
         response::add_cookie(
@@ -145,6 +147,7 @@ async fn delete_my_sessions(app: App, req: Request) -> Result<Response> {
     let mut c = app.db.conn().await?;
     let count =
         sessions::revoke_all_of_identity(c.conn(), current.identity_id, Some(current.id)).await?;
+    app.session_cache.invalidate_identity(current.identity_id);
     Ok(response::ok(&json!({ "count": count })))
 }
 
@@ -158,7 +161,9 @@ async fn delete_my_session(app: App, req: Request) -> Result<Response> {
             .into());
     }
     let mut c = app.db.conn().await?;
-    if !sessions::revoke_for_identity(c.conn(), current.identity_id, id).await? {
+    let revoked = sessions::revoke_for_identity(c.conn(), current.identity_id, id).await?;
+    app.session_cache.invalidate_session(id);
+    if !revoked {
         return Err(ApiError::not_found()
             .with_reason("Unable to locate the resource")
             .into());
@@ -216,7 +221,9 @@ async fn admin_get(app: App, req: Request) -> Result<Response> {
 async fn admin_disable(app: App, req: Request) -> Result<Response> {
     let id = req.uuid_param("id")?;
     let mut c = app.db.conn().await?;
-    if !sessions::revoke(c.conn(), id).await? {
+    let revoked = sessions::revoke(c.conn(), id).await?;
+    app.session_cache.invalidate_session(id);
+    if !revoked {
         return Err(ApiError::not_found()
             .with_reason("Unable to locate the resource")
             .into());
@@ -240,6 +247,7 @@ async fn admin_extend(app: App, req: Request) -> Result<Response> {
             .unwrap_or(chrono::Duration::days(1));
         session.expires_at = crate::persistence::now() + lifespan;
         sessions::set_expiry(c.conn(), id, session.expires_at).await?;
+        app.session_cache.invalidate_session(id);
     }
     Ok(response::ok(&session.for_client()))
 }
@@ -264,6 +272,7 @@ async fn admin_delete_identity_sessions(app: App, req: Request) -> Result<Respon
     ensure_identity(&app, identity_id).await?;
     let mut c = app.db.conn().await?;
     sessions::delete_all_of_identity(c.conn(), identity_id).await?;
+    app.session_cache.invalidate_identity(identity_id);
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 

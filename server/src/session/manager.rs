@@ -4,14 +4,18 @@
 //! SHA-256 is stored. The session cookie carries the token with an HMAC under the cookie secret,
 //! so forged cookies are refused without touching the database.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use rand::RngExt;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::cache::CachedSession;
 use super::model::{Aal, AuthenticationMethod, Device, Session, assurance_level};
 use crate::app::App;
 use crate::config::RequiredAal;
@@ -234,6 +238,51 @@ pub async fn from_token(app: &App, token: &str) -> Result<Option<Session>> {
     Ok(session.is_active().then_some(session))
 }
 
+/// The active session of a token for whoami: from the session cache when fresh there, else read
+/// from the database (two round trips; a third only for identities stored without their available
+/// AAL) and cached with its serialised response.
+pub async fn whoami_session(app: &App, token: &str) -> Result<Option<Arc<CachedSession>>> {
+    let hash = hash_token(token);
+    let cfg = app.config();
+    let settings = &cfg.kratos_rs.session_cache;
+    if settings.enabled
+        && let Some(hit) = app.session_cache.get(&hash, settings)
+    {
+        return Ok(Some(hit));
+    }
+    let generation = app.session_cache.generation();
+    let mut c = app.db.conn().await?;
+    let Some(mut session) = sessions::find_for_whoami(c.conn(), &hash).await? else {
+        return Ok(None);
+    };
+    if !session.is_active() {
+        return Ok(None);
+    }
+    if let Some(identity) = session.identity.as_mut()
+        && identity.available_aal.is_none()
+    {
+        // The AAL check then looks at the credentials themselves.
+        identities::load_credentials(c.conn(), identity).await?;
+    }
+    drop(c);
+    let body = Bytes::from(serde_json::to_vec(&session.clone().for_client())?);
+    let entry = Arc::new(CachedSession::new(session, body));
+    if settings.enabled {
+        app.session_cache
+            .insert(hash, entry.clone(), generation, settings);
+    }
+    Ok(Some(entry))
+}
+
+/// Whether the identity has a second factor: its stored available AAL (kept current on every
+/// save, as Kratos's), or its credentials where that is unknown.
+fn identity_has_second_factor(identity: &Identity) -> bool {
+    match identity.available_aal.as_deref() {
+        Some(aal) if identity.credentials.is_empty() => aal == Aal::Aal2.as_str(),
+        _ => has_second_factor(identity),
+    }
+}
+
 /// Credentials that count as a second factor when Kratos computes the highest available AAL.
 fn has_second_factor(identity: &Identity) -> bool {
     identity.credentials.iter().any(|(kind, cred)| match kind {
@@ -272,7 +321,7 @@ pub fn check_aal(
         RequiredAal::HighestAvailable => session
             .identity
             .as_ref()
-            .is_none_or(|i| !has_second_factor(i)),
+            .is_none_or(|i| !identity_has_second_factor(i)),
     };
     if satisfied {
         return Ok(());
@@ -296,8 +345,11 @@ pub fn check_aal(
 
 /// Revokes the session the request carries (logout); returns whether one was revoked.
 pub async fn revoke_token(app: &App, token: &str) -> Result<bool> {
+    let hash = hash_token(token);
     let mut c = app.db.conn().await?;
-    sessions::revoke_by_token_hash(c.conn(), &hash_token(token)).await
+    let revoked = sessions::revoke_by_token_hash(c.conn(), &hash).await?;
+    app.session_cache.invalidate_token_hash(&hash);
+    Ok(revoked)
 }
 
 /// Whether `earliest_possible_extend` allows extending now.

@@ -254,3 +254,102 @@ fn version_command() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn hashers_argon2_calibrate_finds_parameters() {
+    // Tiny targets so that the search and the load tests take a second, not minutes.
+    let out = kratos()
+        .args([
+            "hashers",
+            "argon2",
+            "calibrate",
+            "120",
+            "--start-memory",
+            "1MB",
+            "--adjust-memory-by",
+            "1MB",
+            "--max-memory",
+            "16MB",
+            "--min-duration",
+            "4ms",
+            "--expected-deviation",
+            "1s",
+            "--probe-runs",
+            "1",
+            "--load-sample-time",
+            "500ms",
+            "--parallelism",
+            "1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("took"), "{progress}");
+    assert!(progress.contains("MEDIAN REQUEST TIME"), "{progress}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let argon2 = &result["hashers"]["argon2"];
+    let memory = argon2["memory"].as_str().unwrap();
+    assert!(memory.ends_with("B"), "{result}");
+    assert!(argon2["iterations"].as_u64().unwrap() >= 1, "{result}");
+    assert_eq!(argon2["parallelism"], 1);
+    assert_eq!(argon2["expected_duration"], "4ms");
+
+    // The default output is a hashers block to paste into kratos.yml.
+    let out = kratos()
+        .args([
+            "hashers",
+            "argon2",
+            "calibrate",
+            "60",
+            "-m",
+            "1MB",
+            "--adjust-memory-by",
+            "1MB",
+            "--max-memory",
+            "4MB",
+            "--min-duration",
+            "2ms",
+            "-r",
+            "1",
+            "--load-sample-time",
+            "200ms",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("hashers:") && text.contains("argon2:") && text.contains("memory:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hashers_argon2_hash_times_each_password() {
+    let out = kratos()
+        .args([
+            "hashers",
+            "argon2",
+            "hash",
+            "--parallel",
+            "--memory",
+            "1MB",
+            "--iterations",
+            "1",
+            "--parallelism",
+            "1",
+            "first",
+            "second",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in ["password 0: ", "password 1: ", "total: "] {
+        assert!(text.contains(line), "{text}");
+    }
+}

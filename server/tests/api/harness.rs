@@ -99,6 +99,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Another handle on an existing database, e.g. for a second replica; dropping it drops
+    /// nothing (the original handle must outlive it).
+    pub fn shared(dsn: &str) -> TestDb {
+        TestDb {
+            dsn: dsn.to_string(),
+            drop_name: None,
+            _dir: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.drop_name.take() else {

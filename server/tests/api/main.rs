@@ -22,3 +22,4 @@ mod persistence;
 mod recovery;
 mod sessions;
 mod verification;
+mod whoami_cache;

@@ -460,6 +460,7 @@ async fn finish(
             s.expires_at = crate::persistence::now() + lifespan;
             let mut c = app.db.conn().await?;
             crate::persistence::sessions::update(c.conn(), &s).await?;
+            app.session_cache.invalidate_session(s.id);
             s.identity = Some(identity.clone());
             let token = manager::token_from_request(app, req).unwrap_or_default();
             (s, token)

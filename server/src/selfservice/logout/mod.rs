@@ -79,6 +79,7 @@ async fn perform_logout(app: &App, req: &Request) -> Result<Response> {
     }
     let mut c = app.db.conn().await?;
     crate::persistence::sessions::revoke(c.conn(), session.id).await?;
+    app.session_cache.invalidate_session(session.id);
     let to = match req.query_param("return_to").filter(|s| !s.is_empty()) {
         Some(rt) => return_to::validate(app, &rt, &after_logout_default(app))?,
         None => after_logout_default(app),

@@ -149,6 +149,7 @@ pub async fn login(ctx: &Ctx<'_>, flow: &mut Flow) -> Result<LoginOutcome> {
         let mut tx = app.db.begin().await?;
         identities::update(tx.conn(), &identity).await?;
         tx.commit().await?;
+        app.session_cache.invalidate_identity(identity.id);
     }
     let method = AuthenticationMethod {
         method: CredentialsType::Password,

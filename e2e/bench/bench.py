@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Helpers of e2e/bench/run.sh: start the server and time it to ready, seed identities and
+sessions in bulk (SQL, not the API: minutes matter), drive the argon2-bound flows (API login and
+registration: a few dozen per second, where a Python client is not the bottleneck), and write the
+report (markdown and an SVG plot). Standard library only."""
+
+import argparse
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+PASSWORD = "bench-passphrase-that-is-long-enough-42"
+
+
+def token(n):
+    return "ory_st_bench%020d" % n
+
+
+def cookie_value(tok, secret):
+    mac = hmac.new(secret.encode(), tok.encode(), hashlib.sha256).digest()
+    return tok + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+# --------------------------------------------------------------------------------------------
+# serve: start the server detached, report the time to the first 200 of /health/ready
+# --------------------------------------------------------------------------------------------
+
+def cmd_serve(a):
+    log = open(a.log, "ab")
+    start = time.perf_counter()
+    proc = subprocess.Popen([a.bin, "serve", "-c", a.config], stdout=log, stderr=log,
+                            start_new_session=True)
+    host, port = a.ready.split(":")
+    while True:
+        if proc.poll() is not None:
+            sys.exit("server exited during start-up (see %s)" % a.log)
+        try:
+            c = http.client.HTTPConnection(host, int(port), timeout=1)
+            c.request("GET", "/health/ready")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        if time.perf_counter() - start > 30:
+            proc.kill()
+            sys.exit("server not ready after 30s (see %s)" % a.log)
+        time.sleep(0.002)
+    ready_ms = (time.perf_counter() - start) * 1000
+    time.sleep(0.05)
+    if proc.poll() is not None:
+        sys.exit("server exited right after start-up; is another one on its port? (see %s)" % a.log)
+    print(json.dumps({"pid": proc.pid, "ready_ms": round(ready_ms, 1)}))
+
+
+def cmd_rss(a):
+    with open("/proc/%d/status" % a.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                print(int(line.split()[1]) // 1024)
+                return
+    sys.exit("no VmRSS")
+
+
+# --------------------------------------------------------------------------------------------
+# seed: identities (with a verifiable and a recovery address) and sessions (with a device)
+# --------------------------------------------------------------------------------------------
+
+def methods_json(now_iso):
+    return json.dumps([{"method": "password", "aal": "aal1", "completed_at": now_iso}])
+
+
+def seed_sqlite(a):
+    import sqlite3
+    db = sqlite3.connect(a.dsn.split("://", 1)[1].split("?")[0])
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    now = datetime.now(timezone.utc)
+    ts = now.isoformat()
+    later = (now + timedelta(days=30)).isoformat()
+    start = a.start
+    ids = []
+    batch = 20000
+    for base in range(start, start + a.identities, batch):
+        rows_i, rows_v, rows_r = [], [], []
+        for n in range(base, min(base + batch, start + a.identities)):
+            iid = uuid.uuid4()
+            email = "user%d@bench.test" % n
+            rows_i.append((iid.bytes, "default", json.dumps({"email": email}), "active", ts, "aal1", ts, ts))
+            rows_v.append((uuid.uuid4().bytes, iid.bytes, "email", email, 0, "pending", ts, ts))
+            rows_r.append((uuid.uuid4().bytes, iid.bytes, "email", email, ts, ts))
+            if len(ids) < max(a.sessions, 1000):
+                ids.append(iid)
+        db.executemany("INSERT INTO identities (id, schema_id, traits, state, state_changed_at, available_aal, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)", rows_i)
+        db.executemany("INSERT INTO identity_verifiable_addresses (id, identity_id, via, value, verified, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)", rows_v)
+        db.executemany("INSERT INTO identity_recovery_addresses (id, identity_id, via, value, created_at, updated_at) VALUES (?,?,?,?,?,?)", rows_r)
+        db.commit()
+    if a.sessions:
+        rows_s, rows_d = [], []
+        for n in range(a.sessions):
+            sid = uuid.uuid4()
+            tok = token(n)
+            rows_s.append((sid.bytes, ids[n % len(ids)].bytes, hashlib.sha256(tok.encode()).hexdigest(),
+                           hashlib.sha256(("lo" + tok).encode()).hexdigest(), 1, "aal1", methods_json(ts),
+                           ts, ts, later, ts, ts))
+            rows_d.append((uuid.uuid4().bytes, sid.bytes, "127.0.0.1", "wrk", "", ts, ts))
+        db.executemany("INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal, authentication_methods, issued_at, authenticated_at, expires_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows_s)
+        db.executemany("INSERT INTO session_devices (id, session_id, ip_address, user_agent, location, created_at, updated_at) VALUES (?,?,?,?,?,?,?)", rows_d)
+        db.commit()
+    db.execute("ANALYZE")
+    db.close()
+    return [str(i) for i in ids]
+
+
+def psql(dsn, sql):
+    out = subprocess.run(["psql", "-qAtX", "-v", "ON_ERROR_STOP=1", dsn], input=sql, text=True,
+                         capture_output=True)
+    if out.returncode != 0:
+        sys.exit("psql failed: " + out.stderr)
+    return out.stdout
+
+
+def seed_postgres(a):
+    start, end = a.start, a.start + a.identities - 1
+    psql(a.dsn, f"""
+BEGIN;
+CREATE TEMP TABLE seed AS SELECT gen_random_uuid() AS id, g FROM generate_series({start}, {end}) g;
+INSERT INTO identities (id, schema_id, traits, state, state_changed_at, available_aal, created_at, updated_at)
+  SELECT id, 'default', '{{"email":"user' || g || '@bench.test"}}', 'active', now(), 'aal1', now(), now() FROM seed;
+INSERT INTO identity_verifiable_addresses (id, identity_id, via, value, verified, status, created_at, updated_at)
+  SELECT gen_random_uuid(), id, 'email', 'user' || g || '@bench.test', false, 'pending', now(), now() FROM seed;
+INSERT INTO identity_recovery_addresses (id, identity_id, via, value, created_at, updated_at)
+  SELECT gen_random_uuid(), id, 'email', 'user' || g || '@bench.test', now(), now() FROM seed;
+COMMIT;
+""")
+    if a.sessions:
+        now_iso = datetime.now(timezone.utc).isoformat()
+        psql(a.dsn, f"""
+BEGIN;
+CREATE TEMP TABLE s AS
+  SELECT gen_random_uuid() AS id, i.id AS identity_id, 'ory_st_bench' || lpad(n::text, 20, '0') AS tok
+  FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM identities LIMIT {a.sessions}) i;
+INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal, authentication_methods, issued_at, authenticated_at, expires_at, created_at, updated_at)
+  SELECT id, identity_id, encode(sha256(convert_to(tok, 'UTF8')), 'hex'), encode(sha256(convert_to('lo' || tok, 'UTF8')), 'hex'),
+         true, 'aal1', '{methods_json(now_iso)}', now(), now(), now() + interval '30 days', now(), now() FROM s;
+INSERT INTO session_devices (id, session_id, ip_address, user_agent, location, created_at, updated_at)
+  SELECT gen_random_uuid(), id, '127.0.0.1', 'wrk', '', now(), now() FROM s;
+COMMIT;
+""")
+    psql(a.dsn, "ANALYZE;")
+    return psql(a.dsn, "SELECT id FROM identities ORDER BY id LIMIT 1000;").split()
+
+
+def cmd_seed(a):
+    t0 = time.perf_counter()
+    ids = seed_sqlite(a) if a.dsn.startswith("sqlite") else seed_postgres(a)
+    if a.out:
+        with open(a.out + ".tokens", "w") as f:
+            f.write("\n".join(token(n) for n in range(a.sessions)) + "\n")
+        with open(a.out + ".cookies", "w") as f:
+            f.write("\n".join(cookie_value(token(n), a.cookie_secret) for n in range(a.sessions)) + "\n")
+        with open(a.out + ".ids", "w") as f:
+            f.write("\n".join(ids) + "\n")
+    print(json.dumps({"seeded": a.identities, "sessions": a.sessions,
+                      "seconds": round(time.perf_counter() - t0, 1)}))
+
+
+# --------------------------------------------------------------------------------------------
+# flows: API login / registration under concurrency; each operation = create flow + submit
+# --------------------------------------------------------------------------------------------
+
+def request(conn, method, path, body=None):
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    res = conn.getresponse()
+    return res.status, res.read()
+
+
+def cmd_flows(a):
+    host, port = a.url.split("//", 1)[1].rstrip("/").split(":")
+    deadline = time.perf_counter() + a.duration
+    latencies, errors = [], []
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+
+    def worker(w):
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        while time.perf_counter() < deadline:
+            n = next(counter)
+            t0 = time.perf_counter()
+            try:
+                status, body = request(conn, "GET", "/self-service/%s/api" % a.kind)
+                if status != 200:
+                    raise RuntimeError("flow: %d %s" % (status, body[:200]))
+                flow = json.loads(body)["id"]
+                if a.kind == "login":
+                    email = "login%d@bench.test" % (n % a.users)
+                    payload = {"method": "password", "identifier": email, "password": PASSWORD}
+                else:
+                    email = "reg-%s-%d@bench.test" % (a.tag, n)
+                    payload = {"method": "password", "traits": {"email": email}, "password": PASSWORD}
+                status, body = request(conn, "POST", "/self-service/%s?flow=%s" % (a.kind, flow), payload)
+                expected = b"session_token" if a.kind == "login" else b'"identity"'
+                if status != 200 or expected not in body:
+                    raise RuntimeError("submit: %d %s" % (status, body[:300]))
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                with lock:
+                    errors.append(str(e))
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(a.concurrency) as ex:
+        list(ex.map(worker, range(a.concurrency)))
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0
+
+    print(json.dumps({"rps": round(len(latencies) / elapsed, 2), "p50_ms": round(pct(0.5), 2),
+                      "p99_ms": round(pct(0.99), 2), "requests": len(latencies),
+                      "errors": len(errors), "first_error": errors[0] if errors else None}))
+
+
+def cmd_users(a):
+    """Creates login users through the admin API (the server hashes their passwords)."""
+    host, port = a.admin.split("//", 1)[1].rstrip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    for n in range(a.users):
+        status, body = request(conn, "POST", "/admin/identities", {
+            "schema_id": "default", "traits": {"email": "login%d@bench.test" % n},
+            "credentials": {"password": {"config": {"password": PASSWORD}}}})
+        if status != 201:
+            sys.exit("creating login user: %d %s" % (status, body[:300]))
+
+
+# --------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------
+
+def svg_bars(groups, title):
+    """A horizontal bar chart: one bar per scenario, its throughput as a share of its baseline."""
+    rows = [(name, ratio) for name, ratio in groups if ratio is not None]
+    height = 40 + 26 * len(rows)
+    width, left = 760, 330
+    scale = (width - left - 80) / max([1.0] + [r for _, r in rows])
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<text x="10" y="20" font-size="14" font-weight="bold">{title}</text>']
+    x1 = left + scale * 1.0
+    for i, (name, ratio) in enumerate(rows):
+        y = 34 + 26 * i
+        color = "#3a7" if ratio >= 0.5 else "#d84"
+        out.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{name}</text>')
+        out.append(f'<rect x="{left}" y="{y}" width="{max(1, scale * ratio):.1f}" height="18" fill="{color}"/>')
+        out.append(f'<text x="{left + scale * ratio + 6:.1f}" y="{y + 14}">{ratio:.2f}×</text>')
+    out.append(f'<line x1="{x1:.1f}" y1="28" x2="{x1:.1f}" y2="{height - 4}" stroke="#555" stroke-dasharray="4,3"/>')
+    out.append(f'<text x="{x1 + 4:.1f}" y="{height - 6}" fill="#555">baseline = 1</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def fmt(v, nd=1):
+    return "–" if v is None else (f"{v:,.{nd}f}" if isinstance(v, float) else f"{v:,}")
+
+
+def cmd_report(a):
+    with open(a.results) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    meta = {}
+    scen = []
+    for r in lines:
+        if r.get("type") == "meta":
+            meta.update(r["values"])
+        else:
+            scen.append(r)
+    by = {(r["backend"], r["name"]): r for r in scen}
+
+    def ratio(r):
+        base = by.get((r["backend"], r.get("baseline"))) if r.get("baseline") else None
+        if r.get("baseline_rps"):
+            return r["rps"] / r["baseline_rps"]
+        if base and base["rps"]:
+            return r["rps"] / base["rps"]
+        return None
+
+    def p99_ratio(r):
+        base = by.get((r["backend"], r.get("baseline"))) if r.get("baseline") else None
+        if base and base.get("p99_ms"):
+            return r["p99_ms"] / base["p99_ms"]
+        return None
+
+    md = ["# kratos-rs benchmark report", "",
+          f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `e2e/bench/run.sh {meta.get('args', '')}`.", "",
+          f"Machine: {meta.get('cpus', '?')} CPUs ({meta.get('cpu_model', '?')}), shared by the load generator and the server, "
+          "so only ratios to baselines measured in the same run mean anything.", "",
+          "## Scenarios", "",
+          "| backend | scenario | req/s | p50 ms | p99 ms | errors | baseline | throughput ratio | p99 ratio |",
+          "|---|---|---:|---:|---:|---:|---|---:|---:|"]
+    plot_rows = []
+    for r in scen:
+        rr, pr = ratio(r), p99_ratio(r)
+        base = r.get("baseline") or ("raw argon2id" if r.get("baseline_rps") else "")
+        md.append(f"| {r['backend']} | {r['name']} | {fmt(r['rps'])} | {fmt(r.get('p50_ms'), 2)} | {fmt(r.get('p99_ms'), 2)} | "
+                  f"{r.get('errors', 0)} | {base} | {fmt(rr, 2) if rr is not None else '–'} | {fmt(pr, 2) if pr is not None else '–'} |")
+        if rr is not None:
+            plot_rows.append((f"{r['backend']}: {r['name']}", rr))
+    md += ["", "Targets (issue 7): whoami ≥ 0.5× `/health/alive` throughput with p99 ≤ 2× its p99; "
+           "login ≥ 0.9× the raw argon2id rate; a page of identities as fast at 1M as at 10k.", ""]
+    md += ["## Resources", "", "| measure | value |", "|---|---:|"]
+    for k, label in [("binary_bytes", "stripped binary size (bytes)"), ("raw_argon2_rps", "raw argon2id hashes/s (all cores)"),
+                     ("argon2_params", "argon2id parameters")]:
+        if k in meta:
+            md.append(f"| {label} | {fmt(meta[k]) if not isinstance(meta[k], str) else meta[k]} |")
+    for k in sorted(meta):
+        if k.startswith(("ready_ms", "rss_")):
+            md.append(f"| {k} | {fmt(meta[k])} |")
+    for k in sorted(meta):
+        if k.startswith("seed_"):
+            md.append(f"| {k} | {meta[k]} |")
+    md += ["", "![throughput ratios](plot.svg)", ""]
+    with open(os.path.join(a.out, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(a.out, "plot.svg"), "w") as f:
+        f.write(svg_bars(plot_rows, "Throughput as a share of the in-run baseline"))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve"); s.add_argument("--bin"); s.add_argument("--config"); s.add_argument("--log"); s.add_argument("--ready")
+    s = sub.add_parser("rss"); s.add_argument("--pid", type=int)
+    s = sub.add_parser("seed"); s.add_argument("--dsn"); s.add_argument("--identities", type=int); s.add_argument("--start", type=int, default=0)
+    s.add_argument("--sessions", type=int, default=0); s.add_argument("--out"); s.add_argument("--cookie-secret", default="")
+    s = sub.add_parser("users"); s.add_argument("--admin"); s.add_argument("--users", type=int)
+    s = sub.add_parser("flows"); s.add_argument("--kind"); s.add_argument("--url"); s.add_argument("--duration", type=float)
+    s.add_argument("--concurrency", type=int); s.add_argument("--users", type=int, default=8); s.add_argument("--tag", default="x")
+    s = sub.add_parser("report"); s.add_argument("--results"); s.add_argument("--out")
+    a = p.parse_args()
+    {"serve": cmd_serve, "rss": cmd_rss, "seed": cmd_seed, "users": cmd_users, "flows": cmd_flows,
+     "report": cmd_report}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Benchmarks of kratos-rs (issue 7): whoami against the HTTP stack's ceiling (/health/alive),
+# API login and registration against the raw argon2id rate of the same parameters, admin identity
+# list/get at growing sizes, memory, binary size and start-up time. Every ratio is to a baseline
+# measured in the same run on the same machine; absolute numbers mean little on a shared box.
+#
+#   e2e/bench/run.sh                      # full run: release build, SQLite and PostgreSQL, 100k and 1M identities
+#   e2e/bench/run.sh --scales 10000,100000 --duration 5 --backends sqlite
+#   e2e/bench/run.sh --smoke              # seconds: debug build, tiny data; fails on errors only
+#
+# Writes e2e/bench/report/{report.md,plot.svg,results.jsonl}. Needs wrk (installed with apt-get
+# when missing and running as root), python3, and for PostgreSQL psql and a server at
+# $KRATOS_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
+set -euo pipefail
+
+root=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
+cd "$root"
+here=e2e/bench
+
+smoke=0 scales=100000,1000000 duration=10 flow_duration=15 backends=sqlite,postgres sessions=1000
+connections=64
+args="$*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --scales) scales=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --flow-duration) flow_duration=$2; shift ;;
+    --backends) backends=$2; shift ;;
+    --connections) connections=$2; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ $smoke = 1 ]; then
+  scales=2000 duration=1 flow_duration=2 sessions=100 profile=dev
+else
+  profile=release
+fi
+pg_base=${KRATOS_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+
+command -v wrk >/dev/null || {
+  echo "installing wrk"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; fi
+  command -v wrk >/dev/null || { echo "run.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+}
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+echo "== building ($profile)"
+cargo build -q --profile "$profile" -p kratos-server --bin kratos
+[ "$profile" = dev ] && bin=$CARGO_TARGET_DIR/debug/kratos || bin=$CARGO_TARGET_DIR/release/kratos
+
+work=$(mktemp -d)
+out=$here/report
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+server_pid=
+pg_db=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$pg_db" ] && psql -qX "$pg_base/postgres" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+meta() { printf '{"type":"meta","values":{"%s":%s}}\n' "$1" "$2" >>"$results"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+cpus=$(nproc)
+meta args "\"$args\""
+meta cpus "$cpus"
+meta cpu_model "\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//; s/"//g')\""
+strip -o "$work/kratos.stripped" "$bin"
+meta binary_bytes "$(stat -c %s "$work/kratos.stripped")"
+echo "stripped binary: $(stat -c %s "$work/kratos.stripped") bytes"
+
+# --- the physical limit: raw argon2id hashes per second on every core, same parameters ---
+argon_flags=(--memory 64MB --iterations 1 --parallelism 1)
+meta argon2_params '"argon2id m=64MB t=1 p=1"'
+n_hashes=$((cpus * (smoke ? 1 : 8)))
+total=$("$bin" hashers argon2 hash --parallel "${argon_flags[@]}" $(seq -f 'pw%g' 1 "$n_hashes") | sed -n 's/^total: //p')
+raw_rps=$(python3 -c "
+import re,sys
+t='$total'; units={'ns':1e-9,'µs':1e-6,'us':1e-6,'ms':1e-3,'s':1,'m':60,'h':3600}
+secs=sum(float(v)*units[u] for v,u in re.findall(r'([0-9.]+)(ns|µs|us|ms|s|m|h)', t))
+print(round($n_hashes/secs,2))")
+meta raw_argon2_rps "$raw_rps"
+echo "raw argon2id: $raw_rps hashes/s ($n_hashes in $total)"
+
+# One wrk run → one result line. Args: backend name url baseline [env...]
+run_wrk() {
+  local backend=$1 name=$2 url=$3 baseline=$4; shift 4
+  local line
+  line=$(env "$@" wrk -t2 -c"$connections" -d"${duration}s" --timeout 10s -s $here/wrk.lua "$url" | sed -n 's/^JSON //p')
+  [ -n "$line" ] || fail "$backend $name: wrk printed no summary"
+  python3 - "$backend" "$name" "$baseline" "$line" >>"$results" <<'PY'
+import json, sys
+b, name, base, line = sys.argv[1:]
+r = json.loads(line)
+secs = r["duration_us"] / 1e6
+print(json.dumps({"backend": b, "name": name, "baseline": base or None,
+                  "rps": round(r["requests"] / secs, 1), "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
+                  "errors": r["errors"] + r["non2xx"], "requests": r["requests"]}))
+PY
+  tail -n1 "$results"
+  local errs
+  errs=$(tail -n1 "$results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["errors"])')
+  [ "$errs" = 0 ] || fail "$backend $name: $errs failed requests"
+}
+
+run_flows() {
+  local backend=$1 kind=$2
+  local line
+  line=$(python3 $here/bench.py flows --kind "$kind" --url "$public" --duration "$flow_duration" \
+    --concurrency "$((smoke ? 4 : 16))" --users 8 --tag "$backend$RANDOM")
+  python3 - "$backend" "$kind" "$raw_rps" "$line" >>"$results" <<'PY'
+import json, sys
+b, kind, raw, line = sys.argv[1:]
+r = json.loads(line)
+r.update({"backend": b, "name": f"API {kind} (argon2id)", "baseline_rps": float(raw)})
+print(json.dumps(r))
+PY
+  tail -n1 "$results"
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(1 if r["errors"] or not r["requests"] else 0)' "$line" \
+    || fail "$backend API $kind: $line"
+}
+
+label() { python3 -c "n=$1; print(f'{n//1000000}M' if n>=1000000 and n%1000000==0 else f'{n//1000}k' if n>=1000 else str(n))"; }
+
+for backend in ${backends//,/ }; do
+  echo "== $backend"
+  case $backend in
+    sqlite) dsn="sqlite://$work/bench.sqlite?_fk=true&mode=rwc" ;;
+    postgres)
+      pg_db=kratos_bench_$$
+      psql -qX "$pg_base/postgres" -c "CREATE DATABASE $pg_db" >/dev/null || fail "PostgreSQL at $pg_base is not reachable"
+      dsn="$pg_base/$pg_db?sslmode=disable" ;;
+    *) fail "unknown backend $backend" ;;
+  esac
+  pub=$(free_port) adm=$(free_port)
+  public=http://127.0.0.1:$pub admin=http://127.0.0.1:$adm
+  cookie_secret=bench-cookie-secret-long-enough-0123456789
+  cat >"$work/kratos.yml" <<YML
+dsn: "$dsn"
+log: { level: error, format: json }
+serve:
+  public: { host: 127.0.0.1, port: $pub, base_url: "$public/" }
+  admin: { host: 127.0.0.1, port: $adm, base_url: "$admin/" }
+secrets:
+  default: ["bench-default-secret-long-enough-0123456789"]
+  cookie: ["$cookie_secret"]
+identity:
+  default_schema_id: default
+  schemas: [{ id: default, url: "file://$root/$here/identity.schema.json" }]
+hashers:
+  algorithm: argon2
+  argon2: { memory: 64MB, iterations: 1, parallelism: 1, dedicated_memory: 1GB }
+selfservice:
+  default_browser_return_url: "http://127.0.0.1:4455/"
+  methods:
+    password: { enabled: true, config: { haveibeenpwned_enabled: false } }
+YML
+  DSN=$dsn "$bin" migrate sql -e --yes -c "$work/kratos.yml" >/dev/null
+  started=$(python3 $here/bench.py serve --bin "$bin" --config "$work/kratos.yml" --log "$work/server-$backend.log" --ready "127.0.0.1:$pub")
+  server_pid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$started")
+  meta "ready_ms_$backend" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ready_ms"])' "$started")"
+  sleep 0.3
+  meta "rss_idle_mb_$backend" "$(python3 $here/bench.py rss --pid "$server_pid")"
+  echo "ready: $started"
+
+  python3 $here/bench.py users --admin "$admin" --users 8
+  seeded=0
+  first=1
+  for scale in ${scales//,/ }; do
+    [ "$scale" -gt "$seeded" ] || continue
+    s=$(python3 $here/bench.py seed --dsn "$dsn" --identities $((scale - seeded)) --start "$seeded" \
+      --sessions $((first ? sessions : 0)) --out "$work/data" --cookie-secret "$cookie_secret")
+    meta "seed_${backend}_$(label "$scale")" "\"$s\""
+    echo "seeded: $s"
+    seeded=$scale
+    if [ $first = 1 ]; then
+      sed 's/^/ory_kratos_session=/' "$work/data.cookies" >"$work/cookies"
+      sed 's|^|/admin/identities/|' "$work/data.ids" >"$work/paths.get"
+      run_wrk "$backend" "/health/alive" "$public/health/alive" ""
+      # RSS under load: sampled in the middle of the whoami run.
+      ( sleep "$(python3 -c "print($duration/2)")"; python3 $here/bench.py rss --pid "$server_pid" >"$work/rss_load" ) &
+      run_wrk "$backend" "whoami (token)" "$public/sessions/whoami" "/health/alive" HEADER=X-Session-Token VALUES="$work/data.tokens"
+      wait
+      meta "rss_load_mb_$backend" "$(cat "$work/rss_load")"
+      run_wrk "$backend" "whoami (cookie)" "$public/sessions/whoami" "/health/alive" HEADER=Cookie VALUES="$work/cookies"
+      run_wrk "$backend" "/admin/health/alive" "$admin/admin/health/alive" ""
+      run_flows "$backend" login
+      run_flows "$backend" registration
+      meta "rss_after_flows_mb_$backend" "$(python3 $here/bench.py rss --pid "$server_pid")"
+      base_list="/admin/health/alive" base_get="/admin/health/alive"
+    fi
+    l=$(label "$scale")
+    run_wrk "$backend" "list identities @$l" "$admin/admin/identities?page_size=250" "$base_list"
+    run_wrk "$backend" "get identity @$l" "$admin/admin/identities" "$base_get" PATHS="$work/paths.get"
+    if [ $first = 1 ]; then
+      base_list="list identities @$l" base_get="get identity @$l"
+    fi
+    first=0
+  done
+  kill "$server_pid"
+  for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.05; done
+  server_pid=
+  if [ "$backend" = postgres ]; then
+    psql -qX "$pg_base/postgres" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null; pg_db=
+  fi
+done
+
+python3 $here/bench.py report --results "$results" --out "$out"
+echo "== report: $out/report.md"

@@ -1,0 +1,7 @@
+DROP TRIGGER recovery_addresses_notify_session_cache ON identity_recovery_addresses;
+DROP TRIGGER verifiable_addresses_notify_session_cache ON identity_verifiable_addresses;
+DROP TRIGGER identities_notify_session_cache ON identities;
+DROP TRIGGER sessions_notify_session_cache ON sessions;
+DROP FUNCTION kratos_rs_notify_address_changed();
+DROP FUNCTION kratos_rs_notify_identity_changed();
+DROP FUNCTION kratos_rs_notify_session_changed();

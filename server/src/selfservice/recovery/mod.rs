@@ -441,6 +441,7 @@ pub async fn complete(
             Some(issued.session.id),
         )
         .await?;
+        app.session_cache.invalidate_identity(identity.id);
     }
     let settings_type = flow.flow_type;
     let (mut settings, csrf_cookies) =

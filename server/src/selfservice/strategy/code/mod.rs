@@ -55,11 +55,10 @@ fn choose_method_form(flow: &mut Flow) {
 fn code_form(flow: &mut Flow, label: crate::text::Message, resend_to: Option<&str>) {
     flow.ui.remove_group(Group::Code);
     flow.ui.remove("email");
-    let code = Node::input("code", Group::Code, InputType::Text)
+    let mut code = Node::input("code", Group::Code, InputType::Text)
         .required()
         .with_label(label)
         .with_maxlength(CODE_LENGTH);
-    let mut code = code;
     if let Some(a) = code.input_attributes_mut() {
         a.pattern = Some("[0-9]+".into());
     }

@@ -174,6 +174,8 @@ test('listMySessions and disableMyOtherSessions', async () => {
   assertShape(others, 'Array<Session>');
   const ids = others.map((s) => s.id).sort();
   assert.deepEqual(ids, [first.session.id, second.session.id].sort(), 'lists the other sessions, not the current one');
+  // Kratos lists sessions with their identity expanded (ExpandEverything).
+  for (const session of others) assert.equal(session.identity?.id, first.identity.id);
 
   const { data: count } = await frontend.disableMyOtherSessions({ xSessionToken: third.session_token });
   assertShape(count, 'DeleteMySessionsCount');
@@ -184,4 +186,19 @@ test('listMySessions and disableMyOtherSessions', async () => {
   assert.equal((await rejected(frontend.toSession({ xSessionToken: first.session_token }))).status, 401);
   const { data: still } = await frontend.toSession({ xSessionToken: third.session_token });
   assert.equal(still.id, third.session.id);
+});
+
+test('an expired settings flow answers 410 with self_service_flow_expired', async () => {
+  const { session_token: token } = await register(freshEmail('native-expired'));
+  const { data: flow } = await frontend.createNativeSettingsFlow({ xSessionToken: token });
+  await new Promise((resolve) => setTimeout(resolve, Date.parse(flow.expires_at) - Date.now() + 500));
+  const response = await rejected(frontend.updateSettingsFlow({
+    flow: flow.id,
+    xSessionToken: token,
+    updateSettingsFlowBody: { method: 'profile', traits: { email: freshEmail('expired') } },
+  }));
+  assert.equal(response.status, 410);
+  assertShape(response.data, 'ErrorGeneric');
+  assert.equal(response.data.error.id, 'self_service_flow_expired');
+  assert.equal(response.data.error.code, 410);
 });

@@ -26,6 +26,8 @@ const models = [
   ['PATCH', /^\/admin\/identities\/[^/]+$/, 200, 'Identity'],
   ['GET', /^\/admin\/identities\/[^/]+\/sessions$/, 200, 'Array<Session>'],
   ['GET', /^\/admin\/sessions\/[^/]+$/, 200, 'Session'],
+  ['PATCH', /^\/admin\/sessions\/[^/]+\/extend$/, 200, 'Session'],
+  ['PUT', /^\/admin\/identities\/[^/]+$/, 200, 'Identity'],
   ['GET', /^\/schemas$/, 200, 'Array<IdentitySchemaContainer>'],
   ['GET', /^\/admin\/courier\/messages$/, 200, 'Array<Message>'],
   ['GET', /^\/admin\/courier\/messages\/[^/]+$/, 200, 'Message'],

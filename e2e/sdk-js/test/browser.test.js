@@ -39,6 +39,8 @@ test('SPA registration sets the session cookie; whoami with the cookie', async (
   assert.equal(registered.session_token, undefined, 'browser flows do not hand out tokens');
   assert.ok(registered.session?.id, 'session hook ran');
 
+  assert.ok(browser.jar.has('ory_kratos_session'), `session cookie set: ${[...browser.jar.keys()]}`);
+  assert.ok([...browser.jar.keys()].some((name) => name.startsWith('csrf_token')), 'CSRF cookie set');
   const { data: session } = await browser.api.toSession({ cookie: browser.cookieHeader() });
   assertShape(session, 'Session');
   assert.equal(session.id, registered.session.id);
@@ -47,7 +49,7 @@ test('SPA registration sets the session cookie; whoami with the cookie', async (
 
 test('SPA login, whoami, then logout via createBrowserLogoutFlow + updateLogoutFlow', async () => {
   const email = freshEmail('spa-login');
-  await registerInBrowser(browserFrontend(), email);
+  const registered = await registerInBrowser(browserFrontend(), email);
 
   const browser = browserFrontend();
   const loggedIn = await loginInBrowser(browser, email);
@@ -55,6 +57,10 @@ test('SPA login, whoami, then logout via createBrowserLogoutFlow + updateLogoutF
   const { data: session } = await browser.api.toSession();
   assertShape(session, 'Session');
   assert.equal(session.id, loggedIn.session.id);
+
+  // The session cookie also works for the session list: the other one is registration's.
+  const { data: others } = await browser.api.listMySessions();
+  assert.deepEqual(others.map((s) => s.id), [registered.session.id]);
 
   const { data: logout } = await browser.api.createBrowserLogoutFlow();
   assertShape(logout, 'LogoutFlow');

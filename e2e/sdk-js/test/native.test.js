@@ -65,6 +65,7 @@ test('toSession without credentials is a 401 generic error', async () => {
   assert.equal(response.status, 401);
   assertShape(response.data, 'ErrorGeneric');
   assert.equal(response.data.error.code, 401);
+  assert.equal(response.data.error.id, 'session_inactive');
 });
 
 test('wrong password: 400 with the login flow carrying message 4000006', async () => {

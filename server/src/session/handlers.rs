@@ -136,7 +136,9 @@ async fn list_my_sessions(app: App, req: Request) -> Result<Response> {
         except: Some(current.id),
         ..Default::default()
     };
-    let (list, link) = page_of_sessions(&app, &req, filter).await?;
+    let (mut list, link) = page_of_sessions(&app, &req, filter).await?;
+    // Kratos expands the identity on every listed session.
+    attach_identities(&app, &mut list).await?;
     let list: Vec<Session> = list.into_iter().map(Session::for_client).collect();
     Ok(with_link(response::ok(&list), &link))
 }
@@ -261,7 +263,9 @@ async fn admin_list_identity_sessions(app: App, req: Request) -> Result<Response
         active: active_param(&req)?,
         ..Default::default()
     };
-    let (list, link) = page_of_sessions(&app, &req, filter).await?;
+    let (mut list, link) = page_of_sessions(&app, &req, filter).await?;
+    // Kratos expands the identity on every listed session.
+    attach_identities(&app, &mut list).await?;
     let list: Vec<Session> = list.into_iter().map(Session::for_client).collect();
     Ok(with_link(response::ok(&list), &link))
 }

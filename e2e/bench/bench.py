@@ -332,7 +332,8 @@ def cmd_report(a):
             md.append(f"| {k} | {fmt(meta[k])} |")
     for k in sorted(meta):
         if k.startswith("seed_"):
-            md.append(f"| {k} | {meta[k]} |")
+            v = meta[k]
+            md.append(f"| {k} | {v['seeded']:,} identities, {v['sessions']:,} sessions in {v['seconds']} s |")
     md += ["", "![throughput ratios](plot.svg)", ""]
     with open(os.path.join(a.out, "report.md"), "w") as f:
         f.write("\n".join(md))

@@ -8,3 +8,4 @@ mod cli;
 mod health;
 mod outage;
 mod persistence;
+mod schema_check;

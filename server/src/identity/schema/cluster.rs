@@ -19,7 +19,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use kratos_crds::IdentitySchema as IdentitySchemaObject;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt};
 use serde::Serialize;
@@ -31,6 +30,10 @@ use crate::config::KubernetesIdentitySchemas;
 
 /// Longest wait between attempts to build a Kubernetes client.
 const MAX_CLIENT_RETRY: Duration = Duration::from_secs(30);
+/// First wait before re-listing after the watch failed; doubles up to [`MAX_RETRY`].
+const MIN_RETRY: Duration = Duration::from_millis(250);
+/// Longest wait between re-list attempts.
+const MAX_RETRY: Duration = Duration::from_secs(15);
 
 /// The cluster watch's state, shown by `GET /admin/x/schemas`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -103,51 +106,61 @@ async fn watch(app: App, settings: KubernetesIdentitySchemas) {
     }
     // What `identity.schemas` provided at start: serves ids the cluster does not have.
     let mut state = State::new(app.schemas.current());
-    let stream = watcher::watcher(api, config).default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        let changed = match event {
-            Ok(Event::Init) => {
-                state.listing = Some(BTreeMap::new());
-                false
-            }
-            Ok(Event::InitApply(object)) => {
-                if let Some(listing) = &mut state.listing {
-                    listing.insert(object.name_any(), object);
+    let mut delay = MIN_RETRY;
+    loop {
+        // A fresh watcher per connection: it starts with a complete list, so whatever changed
+        // while the API server was unreachable is picked up, and `connected` is only reported
+        // once that list is in.
+        let stream = watcher::watcher(api.clone(), config.clone());
+        futures::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            let changed = match event {
+                Ok(Event::Init) => {
+                    state.listing = Some(BTreeMap::new());
+                    false
                 }
-                false
-            }
-            Ok(Event::InitDone) => {
-                if let Some(listing) = state.listing.take() {
-                    state.objects = listing;
+                Ok(Event::InitApply(object)) => {
+                    if let Some(listing) = &mut state.listing {
+                        listing.insert(object.name_any(), object);
+                    }
+                    false
                 }
-                app.schemas.update_cluster_status(|status| {
-                    status.connected = true;
-                    status.last_error = None;
-                    status.last_sync_at = Some(Utc::now());
-                });
-                true
+                Ok(Event::InitDone) => {
+                    if let Some(listing) = state.listing.take() {
+                        state.objects = listing;
+                    }
+                    delay = MIN_RETRY;
+                    app.schemas.update_cluster_status(|status| {
+                        status.connected = true;
+                        status.last_error = None;
+                        status.last_sync_at = Some(Utc::now());
+                    });
+                    true
+                }
+                Ok(Event::Apply(object)) => {
+                    state.objects.insert(object.name_any(), object);
+                    true
+                }
+                Ok(Event::Delete(object)) => {
+                    state.objects.remove(&object.name_any());
+                    true
+                }
+                Err(error) => {
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "IdentitySchema watch failed; serving the last schemas and retrying");
+                    app.schemas.update_cluster_status(|status| {
+                        status.connected = false;
+                        status.last_error = Some(error.to_string());
+                    });
+                    break;
+                }
+            };
+            if changed {
+                state.apply(&app);
             }
-            Ok(Event::Apply(object)) => {
-                state.objects.insert(object.name_any(), object);
-                true
-            }
-            Ok(Event::Delete(object)) => {
-                state.objects.remove(&object.name_any());
-                true
-            }
-            Err(error) => {
-                tracing::warn!(%error, "IdentitySchema watch failed; serving the last schemas and retrying");
-                app.schemas.update_cluster_status(|status| {
-                    status.connected = false;
-                    status.last_error = Some(error.to_string());
-                });
-                false
-            }
-        };
-        if changed {
-            state.apply(&app);
         }
+        state.listing = None;
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_RETRY);
     }
 }
 

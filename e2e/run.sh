@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the operator end-to-end tests (e2e/tests/operator.rs) against a Kubernetes API server.
+# Runs the end-to-end tests (e2e/tests/operator.rs, e2e/tests/journey.rs) against a Kubernetes
+# API server.
 #
 #   e2e/run.sh                  # starts a local API server (../shared/k8s/kapilite.sh, or $KAPILITE), stops it at exit
 #   KUBECONFIG=~/.kube/kind e2e/run.sh   # uses that cluster instead (kind, k3d, ...)
@@ -37,7 +38,11 @@ if ! command -v helm >/dev/null; then
   eval "$("$kapilite" path)"
 fi
 
-cargo build -p kratos-operator --bin kratos-operator
+cargo build -p kratos-operator --bin kratos-operator -p kratos-server --bin kratos
 export KRATOS_OPERATOR_BIN="$CARGO_TARGET_DIR/debug/kratos-operator"
+export KRATOS_SERVER_BIN="$CARGO_TARGET_DIR/debug/kratos"
 # Tests use separate namespaces and operators; two at a time keeps a 2-core machine responsive.
 cargo test -p kratos-e2e --test operator -- --test-threads="${E2E_TEST_THREADS:-2}" "$@"
+# The journey: chart, operator, two server replicas against PostgreSQL, schema changes through
+# the cluster, an API server restart (needs the local API server started above).
+cargo test -p kratos-e2e --test journey -- --nocapture "$@"

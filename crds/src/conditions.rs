@@ -7,6 +7,9 @@ pub mod types {
     pub const READY: &str = "Ready";
     /// IdentitySchema: compiles and has a well-formed `ory.sh/kratos` extension.
     pub const VALID: &str = "Valid";
+    /// IdentitySchema: spec.schema is accepted (stored identities satisfy it, or the policy
+    /// allows the change) and is what servers serve.
+    pub const ACCEPTED: &str = "Accepted";
     /// KratosInstance: a migration or rollout is under way.
     pub const PROGRESSING: &str = "Progressing";
     /// KratosInstance: something needs attention.
@@ -20,6 +23,15 @@ pub mod reasons {
     pub const SCHEMA_VALID: &str = "SchemaValid";
     /// The schema failed a check; see status.validationErrors.
     pub const SCHEMA_INVALID: &str = "SchemaInvalid";
+    /// The stored identities satisfy spec.schema; it is served.
+    pub const SCHEMA_COMPATIBLE: &str = "SchemaCompatible";
+    /// Stored identities would fail spec.schema and the policy is Reject: the change is held
+    /// back and status.accepted stays in force.
+    pub const INCOMPATIBLE_CHANGE: &str = "IncompatibleChange";
+    /// Stored identities fail spec.schema but the policy is Allow: it is served anyway.
+    pub const INCOMPATIBLE_CHANGE_ALLOWED: &str = "IncompatibleChangeAllowed";
+    /// The compatibility check could not run (no instance server answered); retried.
+    pub const COMPATIBILITY_UNKNOWN: &str = "CompatibilityUnknown";
 
     // KratosInstance: healthy states
     /// All replicas run the desired configuration and are ready.

@@ -149,6 +149,78 @@ pub struct IdentitySchemaStatus {
     /// KratosInstances in this namespace whose schemaSelector selects this schema.
     #[serde(default)]
     pub used_by: Vec<SchemaUser>,
+
+    /// The version of spec.schema that servers serve. The operator copies spec.schema here once
+    /// it is valid and, under the `Reject` policy, once the compatibility check found no stored
+    /// identity that would fail it; a change that is held back leaves the previous version here.
+    /// Servers watching the cluster serve only this content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<AcceptedSchema>,
+
+    /// The last compatibility check of spec.schema against the stored identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility_check: Option<CompatibilityCheckResult>,
+
+    /// Which content the using instances' servers report serving for this schema id, asked on
+    /// each instance's admin Service (one replica answers per query), and how many replicas
+    /// the instance's Deployment reports ready. All replicas watch the same object, so ready
+    /// replicas converge on the same content within about a second.
+    #[serde(default)]
+    pub served_by: Vec<SchemaServing>,
+}
+
+/// The accepted version of an identity schema, the one servers serve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedSchema {
+    /// Content hash of `schema` (same definition as status.contentHash).
+    pub content_hash: String,
+    /// metadata.generation whose spec.schema was accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// The accepted JSON Schema.
+    #[schemars(schema_with = "free_form_object")]
+    pub schema: Value,
+}
+
+/// Outcome of checking a schema version against the identities stored under its id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompatibilityCheckResult {
+    /// Content hash of the checked schema.
+    pub content_hash: String,
+    /// The KratosInstance whose database was checked.
+    pub instance: String,
+    /// Identities with this schema id that were checked.
+    pub checked: i64,
+    /// How many of them do not satisfy the checked schema.
+    pub failed: i64,
+    /// A few failing identities with the reasons, for a first look.
+    #[serde(default)]
+    pub samples: Vec<IncompatibleIdentity>,
+}
+
+/// A stored identity that a schema version would invalidate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncompatibleIdentity {
+    /// The identity's id.
+    pub identity_id: String,
+    /// Its problems; pointers are relative to the identity document (`#/traits/...`).
+    pub errors: Vec<SchemaValidationError>,
+}
+
+/// What an instance's servers serve for this schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaServing {
+    /// Name of the KratosInstance.
+    pub instance: String,
+    /// Content hash reported by the instance's servers; unset when they could not be asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// Ready replicas of the instance's Deployment.
+    pub ready_replicas: i32,
 }
 
 /// One problem in an identity schema.

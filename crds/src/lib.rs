@@ -12,8 +12,9 @@ mod schema_util;
 
 pub use content_hash::content_hash;
 pub use identity_schema::{
-    Compatibility, CompatibilityPolicy, IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus,
-    SchemaUser, SchemaValidationError,
+    AcceptedSchema, Compatibility, CompatibilityCheckResult, CompatibilityPolicy, IdentitySchema,
+    IdentitySchemaSpec, IdentitySchemaStatus, IncompatibleIdentity, SchemaServing, SchemaUser,
+    SchemaValidationError,
 };
 pub use kratos_instance::{KratosInstance, KratosInstanceSpec, KratosInstanceStatus};
 pub use schema_check::check_identity_schema;

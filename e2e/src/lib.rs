@@ -269,6 +269,11 @@ pub struct Operator {
 impl Operator {
     /// Starts the operator binary against the test cluster with `args`.
     pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_with_env(name, args, &[])
+    }
+
+    /// Like [`Operator::start`], with extra environment variables.
+    pub fn start_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let metrics_port = free_port();
         let log =
             std::env::temp_dir().join(format!("kratos-e2e-operator-{name}-{metrics_port}.log"));
@@ -283,6 +288,7 @@ impl Operator {
             ])
             .args(args)
             .env("RUST_LOG", "info,kratos_operator=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

@@ -1295,7 +1295,9 @@ async fn schema_changes_reach_the_config_without_restarts_and_bad_ones_keep_the_
     let hash = config_hash(&server);
 
     // A compatible change: a new optional trait. The ConfigMap follows, the pods do not restart
-    // (servers reload schemas), and the served content hash matches the schema's.
+    // (servers reload schemas), and the served content hash matches the schema's. No server
+    // process runs in this test to check the change against stored identities, so the policy
+    // is Allow (the journey suite covers the check with real servers).
     let mut schema = example_json("email-password");
     schema["properties"]["traits"]["properties"]["nickname"] =
         json!({"type": "string", "maxLength": 40});
@@ -1304,7 +1306,9 @@ async fn schema_changes_reach_the_config_without_restarts_and_bad_ones_keep_the_
         .patch(
             "email-password",
             &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"schema": schema}})),
+            &Patch::Merge(
+                json!({"spec": {"schema": schema, "compatibility": {"policy": "Allow"}}}),
+            ),
         )
         .await
         .unwrap();

@@ -39,6 +39,13 @@ pub struct Config {
     /// The operator's own namespace, used for the Lease when no other is given.
     #[arg(long, env = "POD_NAMESPACE")]
     pub pod_namespace: Option<String>,
+
+    /// Base URL of the instances' admin APIs, for the schema compatibility check and the served
+    /// schema report; `{instance}` and `{namespace}` are replaced. Default: the in-cluster admin
+    /// Service (`http://<instance>-admin.<namespace>.svc:<port>`). Set it when the operator runs
+    /// outside the cluster.
+    #[arg(long, env = "KRATOS_SERVER_ADMIN_URL")]
+    pub server_admin_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,8 @@ pub struct Context {
     pub events: Events,
     pub metrics: Arc<Metrics>,
     pub backoff: ErrorBackoff,
+    /// Talks to the instances' admin APIs.
+    pub servers: crate::servers::ServerClient,
 }
 
 /// Per-object exponential back-off after failed reconciles: 1 s, 2 s, 4 s, ... up to 5 minutes,

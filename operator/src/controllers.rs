@@ -97,12 +97,21 @@ where
         watcher::Config::default(),
     );
     let schema_store = schemas.store();
+    let deployment_schema_store = schema_store.clone();
     let schema_controller = schemas
         .watches(
             scope.api::<KratosInstance>(client.clone()),
             watcher::Config::default(),
             move |instance: KratosInstance| {
                 same_namespace(&schema_store.state(), instance.namespace())
+            },
+        )
+        .watches(
+            // Ready replicas feed status.servedBy.
+            scope.api::<Deployment>(client.clone()),
+            children.clone(),
+            move |deployment: Deployment| {
+                same_namespace(&deployment_schema_store.state(), deployment.namespace())
             },
         )
         .graceful_shutdown_on(shutdown)

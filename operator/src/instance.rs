@@ -397,11 +397,21 @@ pub fn select_schemas(
             ));
             continue;
         }
-        let problems = check_identity_schema(&schema.spec.schema);
+        // The version the schema reconciler accepted (valid, and compatible with the stored
+        // identities under the Reject policy); spec.schema until it has decided.
+        let content = schema
+            .status
+            .as_ref()
+            .and_then(|status| status.accepted.as_ref())
+            .map_or_else(
+                || schema.spec.schema.clone(),
+                |accepted| accepted.schema.clone(),
+            );
+        let problems = check_identity_schema(&content);
         if problems.is_empty() {
             served.push(ServedSchema {
-                content_hash: kratos_crds::content_hash(&schema.spec.schema),
-                content: schema.spec.schema,
+                content_hash: kratos_crds::content_hash(&content),
+                content,
                 id,
                 source,
                 selfservice_selectable: schema.spec.selfservice_selectable,

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod migration;
 pub mod render;
 pub mod schema;
+pub mod servers;
 pub mod startup;
 
 use std::sync::Arc;
@@ -121,6 +122,7 @@ pub async fn run_with_shutdown(
         events: events::Events::new(client, Some(identity)),
         metrics: metrics.clone(),
         backoff: ErrorBackoff::default(),
+        servers: servers::ServerClient::new(config.server_admin_url.clone()),
     });
     // Controllers stop on shutdown, or when the lease is lost.
     let (stop_tx, mut stop) = watch::channel(false);

@@ -21,12 +21,17 @@ pub struct Running {
     pub bound: Bound,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Tasks that run until stopped (the cluster schema watch); aborted on shutdown.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        for task in &self.background {
+            task.abort();
+        }
         for task in self.tasks {
             let _ = task.await;
         }
@@ -76,8 +81,16 @@ pub async fn start_on(app: App, public: TcpListener, admin: TcpListener) -> Resu
             signal(stopped),
         )),
     ];
+    let background = crate::identity::schema::cluster::spawn(&app)
+        .into_iter()
+        .collect();
     tracing::info!(public = %bound.public, admin = %bound.admin, "serving the public and admin APIs");
-    Ok(Running { bound, stop, tasks })
+    Ok(Running {
+        bound,
+        stop,
+        tasks,
+        background,
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -156,6 +156,8 @@ pub struct ListFilter {
     /// Prefix match on identifiers (Kratos's `preview_credentials_identifier_similar`).
     pub credentials_identifier_similar: Option<String>,
     pub organization_id: Option<Uuid>,
+    /// Only identities with this schema id.
+    pub schema_id: Option<String>,
     /// Keyset: only identities with an id greater than this.
     pub after: Option<Uuid>,
     /// Legacy page pagination: rows to skip.
@@ -442,6 +444,9 @@ pub async fn list(mut c: Conn<'_>, filter: &ListFilter, expand: Expand) -> Resul
         }
         if let Some(org) = filter.organization_id {
             qb.push(" AND organization_id = ").push_bind(org);
+        }
+        if let Some(schema_id) = &filter.schema_id {
+            qb.push(" AND schema_id = ").push_bind(schema_id.clone());
         }
         qb.push(" ORDER BY id ASC LIMIT ")
             .push_bind(filter.limit as i64);

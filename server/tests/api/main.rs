@@ -20,6 +20,7 @@ mod outage;
 mod password_policy;
 mod persistence;
 mod recovery;
+mod schema_check;
 mod sessions;
 mod verification;
 mod whoami_cache;

@@ -1,5 +1,6 @@
 //! `GET /schemas` and `GET /schemas/{id}` on the public and admin APIs (also under `/admin`), and
-//! `GET /admin/health/schemas`, which lists the schemas in force with their content hashes.
+//! `GET /admin/health/schemas`, which lists the schemas in force with their content hashes, and the
+//! kratos-rs extensions under `/admin/x/schemas`.
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -21,6 +22,8 @@ pub fn register_admin(r: &mut RouterBuilder) {
     r.get("/admin/schemas", list);
     r.get("/admin/schemas/{id}", get);
     r.get("/admin/health/schemas", digests);
+    r.get("/admin/x/schemas", status);
+    super::check::register_admin(r);
 }
 
 async fn get(app: App, req: Request) -> Result<Response> {
@@ -59,6 +62,18 @@ async fn list(app: App, req: Request) -> Result<Response> {
     let mut res = response::raw_json(StatusCode::OK, Bytes::from(body));
     paging::headers(&mut res, &req, page, all.len());
     Ok(res)
+}
+
+/// `GET /admin/x/schemas` (kratos-rs extension): the schemas in force with their content hashes
+/// (the same hash the operator reports in IdentitySchema status), the default id, and the state
+/// of the cluster watch when the server serves IdentitySchemas from Kubernetes.
+async fn status(app: App, _: Request) -> Result<Response> {
+    let set = app.schemas.current();
+    Ok(response::ok(&serde_json::json!({
+        "default_schema_id": set.default_id(),
+        "schemas": set.digests(),
+        "kubernetes": app.schemas.cluster_status(),
+    })))
 }
 
 async fn digests(app: App, _: Request) -> Result<Response> {

@@ -3,6 +3,8 @@
 //! [`SchemaRegistry`] that holds the schemas in force and can be swapped atomically at run time
 //! (from a reloaded config today, from the cluster's IdentitySchema objects later).
 
+pub mod check;
+pub mod cluster;
 pub mod extension;
 pub mod formats;
 pub mod handler;
@@ -36,6 +38,9 @@ pub struct IdentitySchema {
     /// The document exactly as loaded; served by `GET /schemas/{id}`.
     raw: Arc<[u8]>,
     sha256: String,
+    /// [`kratos_crds::content_hash`] of the document: independent of formatting, and what the
+    /// operator reports for the same schema.
+    content_hash: String,
     docs: extension::Documents,
     validator: jsonschema::Validator,
     field_order: Vec<String>,
@@ -146,6 +151,7 @@ impl IdentitySchema {
 
         let field_order = traits::field_order(&raw);
         Ok(IdentitySchema {
+            content_hash: kratos_crds::content_hash(&docs.root),
             id: id.to_string(),
             url: url.to_string(),
             selfservice_selectable,
@@ -184,6 +190,12 @@ impl IdentitySchema {
     /// Hex SHA-256 of [`IdentitySchema::raw`].
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// `sha256:` and the hex SHA-256 of the canonical JSON of the document (see
+    /// [`kratos_crds::content_hash`]).
+    pub fn content_hash(&self) -> &str {
+        &self.content_hash
     }
 
     /// Dotted paths of the leaf properties in schema order (`traits.email`, `traits.name.first`),
@@ -268,7 +280,10 @@ fn relative_refs(doc: &Value) -> Vec<String> {
 pub struct SchemaDigest {
     pub id: String,
     pub url: String,
+    /// Hex SHA-256 of the document's bytes as loaded.
     pub sha256: String,
+    /// Formatting-independent hash, as the operator computes it (`sha256:<hex>`).
+    pub content_hash: String,
 }
 
 /// An immutable set of schemas with its default.
@@ -293,6 +308,28 @@ impl SchemaSet {
         let default_id = default_id.into();
         Ok(SchemaSet {
             schemas: schemas.into_iter().map(Arc::new).collect(),
+            default_id: if default_id.is_empty() {
+                DEFAULT_SCHEMA_ID.into()
+            } else {
+                default_id
+            },
+        })
+    }
+
+    /// A set from already compiled (shared) schemas; ids must be unique.
+    pub fn from_shared(
+        schemas: Vec<Arc<IdentitySchema>>,
+        default_id: impl Into<String>,
+    ) -> std::result::Result<SchemaSet, String> {
+        let mut seen = std::collections::HashSet::new();
+        for s in &schemas {
+            if !seen.insert(s.id.clone()) {
+                return Err(format!("the schema id {:?} is used twice", s.id));
+            }
+        }
+        let default_id = default_id.into();
+        Ok(SchemaSet {
+            schemas,
             default_id: if default_id.is_empty() {
                 DEFAULT_SCHEMA_ID.into()
             } else {
@@ -377,6 +414,7 @@ impl SchemaSet {
                 id: s.id.clone(),
                 url: redact_url(&s.url),
                 sha256: s.sha256.clone(),
+                content_hash: s.content_hash.clone(),
             })
             .collect()
     }
@@ -395,6 +433,8 @@ fn redact_url(url: &str) -> String {
 pub struct SchemaRegistry {
     current: ArcSwap<SchemaSet>,
     loader: Loader,
+    /// State of the cluster watch, when the server serves IdentitySchemas from Kubernetes.
+    cluster: std::sync::Mutex<Option<cluster::ClusterStatus>>,
 }
 
 impl SchemaRegistry {
@@ -402,6 +442,7 @@ impl SchemaRegistry {
         SchemaRegistry {
             current: ArcSwap::from_pointee(set),
             loader: Loader::new(),
+            cluster: std::sync::Mutex::new(None),
         }
     }
 
@@ -417,6 +458,7 @@ impl SchemaRegistry {
         Ok(SchemaRegistry {
             current: ArcSwap::from_pointee(set),
             loader,
+            cluster: std::sync::Mutex::new(None),
         })
     }
 
@@ -457,6 +499,23 @@ impl SchemaRegistry {
 
     pub fn loader(&self) -> &Loader {
         &self.loader
+    }
+
+    /// The cluster watch's state, if the server watches IdentitySchemas.
+    pub fn cluster_status(&self) -> Option<cluster::ClusterStatus> {
+        self.cluster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Updates the cluster watch's state.
+    pub fn update_cluster_status(&self, update: impl FnOnce(&mut cluster::ClusterStatus)) {
+        let mut guard = self
+            .cluster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        update(guard.get_or_insert_with(Default::default));
     }
 }
 

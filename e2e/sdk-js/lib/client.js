@@ -16,6 +16,11 @@ const models = [
   ['POST', /^\/self-service\/registration$/, 200, 'SuccessfulNativeRegistration'],
   ['POST', /^\/self-service\/(login|registration|settings)$/, 400, (m) => ({ login: 'LoginFlow', registration: 'RegistrationFlow', settings: 'SettingsFlow' })[m[1]]],
   ['POST', /^\/self-service\/settings$/, 200, 'SettingsFlow'],
+  ['GET', /^\/self-service\/(recovery|verification)\/(api|browser|flows)$/, 200, (m) => ({ recovery: 'RecoveryFlow', verification: 'VerificationFlow' })[m[1]]],
+  ['POST', /^\/self-service\/(recovery|verification)$/, 200, (m) => ({ recovery: 'RecoveryFlow', verification: 'VerificationFlow' })[m[1]]],
+  ['POST', /^\/self-service\/(recovery|verification)$/, 400, (m) => ({ recovery: 'RecoveryFlow', verification: 'VerificationFlow' })[m[1]]],
+  ['POST', /^\/admin\/recovery\/code$/, 201, 'RecoveryCodeForIdentity'],
+  ['POST', /^\/admin\/recovery\/link$/, 200, 'RecoveryLinkForIdentity'],
   ['GET', /^\/self-service\/logout\/browser$/, 200, 'LogoutFlow'],
   ['GET', /^\/sessions\/whoami$/, 200, 'Session'],
   ['GET', /^\/sessions$/, 200, 'Array<Session>'],
@@ -41,6 +46,15 @@ export function bodyProblems(response) {
   if (status === 204) return response.data === '' || response.data == null ? [] : [`204 with a body: ${response.data}`];
   // A single schema document is arbitrary JSON Schema.
   if (/^\/schemas\/[^/]+$/.test(path) && status === 200) return [];
+  // The SDK declares ErrorBrowserLocationChangeRequired.error as ErrorGeneric ({ error: ... }),
+  // but Kratos (selfservice/flow/error.go) embeds the herodot error itself under `error`: check
+  // the body as Kratos sends it.
+  if (status === 422 && /^\/self-service\/[a-z]+$/.test(path)) {
+    return [
+      ...shapeProblems(response.data?.error, 'GenericError'),
+      ...(typeof response.data?.redirect_browser_to === 'string' ? [] : ['422 without redirect_browser_to']),
+    ];
+  }
   for (const [m, pattern, s, model] of models) {
     const match = pattern.exec(path);
     if (m === method && match && s === status) {

@@ -7,6 +7,9 @@ import { shapeProblems } from './shape.js';
 
 export const publicUrl = process.env.KRATOS_PUBLIC_URL ?? assert.fail('KRATOS_PUBLIC_URL is not set (use run.sh)');
 export const adminUrl = process.env.KRATOS_ADMIN_URL ?? assert.fail('KRATOS_ADMIN_URL is not set (use run.sh)');
+/** A second server whose recovery and verification use the `link` method. */
+export const linkPublicUrl = process.env.KRATOS_LINK_PUBLIC_URL ?? assert.fail('KRATOS_LINK_PUBLIC_URL is not set (use run.sh)');
+export const linkAdminUrl = process.env.KRATOS_LINK_ADMIN_URL ?? assert.fail('KRATOS_LINK_ADMIN_URL is not set (use run.sh)');
 
 // The SDK model each answer must be, by method, path and status: every body the server sends
 // in this suite is checked, not only those a test looks at.
@@ -83,15 +86,15 @@ function checked(instance) {
 }
 
 /** FrontendApi for native (API) flows: no cookies. */
-export function nativeFrontend() {
-  return new FrontendApi(new Configuration({ basePath: publicUrl }), publicUrl, checked(axios.create()));
+export function nativeFrontend(base = publicUrl) {
+  return new FrontendApi(new Configuration({ basePath: base }), base, checked(axios.create()));
 }
 
 /**
  * FrontendApi acting like a single-page app in a browser: every request sends the cookies the
  * server set earlier and asks for JSON, redirects are not followed.
  */
-export function browserFrontend() {
+export function browserFrontend(base = publicUrl) {
   const jar = new Map();
   const instance = axios.create({ maxRedirects: 0 });
   instance.interceptors.request.use((config) => {
@@ -116,16 +119,16 @@ export function browserFrontend() {
     (response) => { remember(response); return response; },
     (error) => { remember(error.response); return Promise.reject(error); },
   );
-  const api = new FrontendApi(new Configuration({ basePath: publicUrl }), publicUrl, checked(instance));
+  const api = new FrontendApi(new Configuration({ basePath: base }), base, checked(instance));
   return { api, jar, cookieHeader: () => [...jar].map(([n, v]) => `${n}=${v}`).join('; ') };
 }
 
-export function identityApi() {
-  return new IdentityApi(new Configuration({ basePath: adminUrl }), adminUrl, checked(axios.create()));
+export function identityApi(base = adminUrl) {
+  return new IdentityApi(new Configuration({ basePath: base }), base, checked(axios.create()));
 }
 
-export function courierApi() {
-  return new CourierApi(new Configuration({ basePath: adminUrl }), adminUrl, checked(axios.create()));
+export function courierApi(base = adminUrl) {
+  return new CourierApi(new Configuration({ basePath: base }), base, checked(axios.create()));
 }
 
 /** A fresh e-mail address, so tests do not depend on each other. */

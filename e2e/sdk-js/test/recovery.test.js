@@ -9,7 +9,7 @@ import {
 import { codeIn, waitForMail } from '../lib/mail.js';
 
 const recoverySubject = /recover/i;
-const verificationSubject = /verif/i;
+const verificationSubject = /verif|confirm/i;
 
 const password = 'a-Long-and-unusual-passw0rd!';
 const newPassword = 'An0ther-long-and-unusual-passphrase';

@@ -15,43 +15,64 @@ fi
 npm ci --no-audit --no-fund --prefer-offline >/dev/null
 
 work="$(mktemp -d /tmp/kratos-sdk-js.XXXXXX)"
-server_pid=""
+server_pids=""
+sink_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $server_pids $sink_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-public_port="$(free_port)"
-admin_port="$(free_port)"
-while [ "$admin_port" = "$public_port" ]; do admin_port="$(free_port)"; done
 
-dsn="sqlite://$work/kratos.sqlite?_fk=true&mode=rwc"
-sed -e "s|@PUBLIC_PORT@|$public_port|g" -e "s|@ADMIN_PORT@|$admin_port|g" \
-    -e "s|@DSN@|$dsn|g" -e "s|@DIR@|$here|g" kratos.template.yml >"$work/kratos.yml"
+# The SMTP sink the courier delivers to; tests read codes and links from what it received.
+mkdir -p "$work/spool"
+node lib/smtp-sink.js "$work/smtp.port" "$work/spool" &
+sink_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/smtp.port" ] && break; sleep 0.1; done
+smtp_port="$(cat "$work/smtp.port")"
 
-"$bin" migrate sql -e --yes -c "$work/kratos.yml" >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; exit 1; }
-"$bin" serve --dev -c "$work/kratos.yml" >"$work/server.log" 2>&1 &
-server_pid=$!
+# start_server NAME METHOD: migrates NAME's own SQLite file and serves the template with
+# recovery/verification using METHOD (code or link; a server uses one of them at a time) on free
+# ports; sets PUBLIC_PORT/ADMIN_PORT and appends the pid to server_pids.
+start_server() {
+  local name="$1" method="$2"
+  PUBLIC_PORT="$(free_port)"
+  ADMIN_PORT="$(free_port)"
+  while [ "$ADMIN_PORT" = "$PUBLIC_PORT" ]; do ADMIN_PORT="$(free_port)"; done
+  local dsn="sqlite://$work/$name.sqlite?_fk=true&mode=rwc"
+  sed -e "s|@PUBLIC_PORT@|$PUBLIC_PORT|g" -e "s|@ADMIN_PORT@|$ADMIN_PORT|g" -e "s|@DSN@|$dsn|g" \
+      -e "s|@SMTP_PORT@|$smtp_port|g" -e "s|@DIR@|$here|g" -e "s|use: code|use: $method|g" \
+      kratos.template.yml >"$work/$name.yml"
+  "$bin" migrate sql -e --yes -c "$work/$name.yml" >"$work/$name-migrate.log" 2>&1 || { cat "$work/$name-migrate.log" >&2; exit 1; }
+  "$bin" serve --dev --watch-courier -c "$work/$name.yml" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  server_pids="$server_pids $pid"
+  local ready=""
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$ADMIN_PORT/health/ready" >/dev/null 2>&1; then ready=1; break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  if [ -z "$ready" ]; then
+    echo "FATAL: the $name server did not become ready; its log:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+  fi
+}
 
-ready=""
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$admin_port/health/ready" >/dev/null 2>&1; then ready=1; break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-  sleep 0.2
-done
-if [ -z "$ready" ]; then
-  echo "FATAL: the server did not become ready; its log:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-fi
+start_server kratos code
+public_port="$PUBLIC_PORT"; admin_port="$ADMIN_PORT"
+start_server kratos-link link
+link_public_port="$PUBLIC_PORT"; link_admin_port="$ADMIN_PORT"
 
 status=0
-KRATOS_PUBLIC_URL="http://127.0.0.1:$public_port" KRATOS_ADMIN_URL="http://127.0.0.1:$admin_port" \
+SMTP_SPOOL="$work/spool" \
+  KRATOS_LINK_PUBLIC_URL="http://127.0.0.1:$link_public_port" KRATOS_LINK_ADMIN_URL="http://127.0.0.1:$link_admin_port" \
+  KRATOS_PUBLIC_URL="http://127.0.0.1:$public_port" KRATOS_ADMIN_URL="http://127.0.0.1:$admin_port" \
   node --test --test-concurrency=1 test/ || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 80 lines) ---" >&2
-  tail -n 80 "$work/server.log" >&2
+  tail -n 80 "$work/kratos.log" "$work/kratos-link.log" >&2
 fi
 exit "$status"

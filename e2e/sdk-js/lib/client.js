@@ -7,6 +7,9 @@ import { shapeProblems } from './shape.js';
 
 export const publicUrl = process.env.KRATOS_PUBLIC_URL ?? assert.fail('KRATOS_PUBLIC_URL is not set (use run.sh)');
 export const adminUrl = process.env.KRATOS_ADMIN_URL ?? assert.fail('KRATOS_ADMIN_URL is not set (use run.sh)');
+/** A second server whose recovery and verification use the `link` method. */
+export const linkPublicUrl = process.env.KRATOS_LINK_PUBLIC_URL ?? assert.fail('KRATOS_LINK_PUBLIC_URL is not set (use run.sh)');
+export const linkAdminUrl = process.env.KRATOS_LINK_ADMIN_URL ?? assert.fail('KRATOS_LINK_ADMIN_URL is not set (use run.sh)');
 
 // The SDK model each answer must be, by method, path and status: every body the server sends
 // in this suite is checked, not only those a test looks at.
@@ -16,6 +19,11 @@ const models = [
   ['POST', /^\/self-service\/registration$/, 200, 'SuccessfulNativeRegistration'],
   ['POST', /^\/self-service\/(login|registration|settings)$/, 400, (m) => ({ login: 'LoginFlow', registration: 'RegistrationFlow', settings: 'SettingsFlow' })[m[1]]],
   ['POST', /^\/self-service\/settings$/, 200, 'SettingsFlow'],
+  ['GET', /^\/self-service\/(recovery|verification)\/(api|browser|flows)$/, 200, (m) => ({ recovery: 'RecoveryFlow', verification: 'VerificationFlow' })[m[1]]],
+  ['POST', /^\/self-service\/(recovery|verification)$/, 200, (m) => ({ recovery: 'RecoveryFlow', verification: 'VerificationFlow' })[m[1]]],
+  ['POST', /^\/self-service\/(recovery|verification)$/, 400, (m) => ({ recovery: 'RecoveryFlow', verification: 'VerificationFlow' })[m[1]]],
+  ['POST', /^\/admin\/recovery\/code$/, 201, 'RecoveryCodeForIdentity'],
+  ['POST', /^\/admin\/recovery\/link$/, 200, 'RecoveryLinkForIdentity'],
   ['GET', /^\/self-service\/logout\/browser$/, 200, 'LogoutFlow'],
   ['GET', /^\/sessions\/whoami$/, 200, 'Session'],
   ['GET', /^\/sessions$/, 200, 'Array<Session>'],
@@ -41,6 +49,15 @@ export function bodyProblems(response) {
   if (status === 204) return response.data === '' || response.data == null ? [] : [`204 with a body: ${response.data}`];
   // A single schema document is arbitrary JSON Schema.
   if (/^\/schemas\/[^/]+$/.test(path) && status === 200) return [];
+  // The SDK declares ErrorBrowserLocationChangeRequired.error as ErrorGeneric ({ error: ... }),
+  // but Kratos (selfservice/flow/error.go) embeds the herodot error itself under `error`: check
+  // the body as Kratos sends it.
+  if (status === 422 && /^\/self-service\/[a-z]+$/.test(path)) {
+    return [
+      ...shapeProblems(response.data?.error, 'GenericError'),
+      ...(typeof response.data?.redirect_browser_to === 'string' ? [] : ['422 without redirect_browser_to']),
+    ];
+  }
   for (const [m, pattern, s, model] of models) {
     const match = pattern.exec(path);
     if (m === method && match && s === status) {
@@ -69,15 +86,15 @@ function checked(instance) {
 }
 
 /** FrontendApi for native (API) flows: no cookies. */
-export function nativeFrontend() {
-  return new FrontendApi(new Configuration({ basePath: publicUrl }), publicUrl, checked(axios.create()));
+export function nativeFrontend(base = publicUrl) {
+  return new FrontendApi(new Configuration({ basePath: base }), base, checked(axios.create()));
 }
 
 /**
  * FrontendApi acting like a single-page app in a browser: every request sends the cookies the
  * server set earlier and asks for JSON, redirects are not followed.
  */
-export function browserFrontend() {
+export function browserFrontend(base = publicUrl) {
   const jar = new Map();
   const instance = axios.create({ maxRedirects: 0 });
   instance.interceptors.request.use((config) => {
@@ -102,16 +119,16 @@ export function browserFrontend() {
     (response) => { remember(response); return response; },
     (error) => { remember(error.response); return Promise.reject(error); },
   );
-  const api = new FrontendApi(new Configuration({ basePath: publicUrl }), publicUrl, checked(instance));
+  const api = new FrontendApi(new Configuration({ basePath: base }), base, checked(instance));
   return { api, jar, cookieHeader: () => [...jar].map(([n, v]) => `${n}=${v}`).join('; ') };
 }
 
-export function identityApi() {
-  return new IdentityApi(new Configuration({ basePath: adminUrl }), adminUrl, checked(axios.create()));
+export function identityApi(base = adminUrl) {
+  return new IdentityApi(new Configuration({ basePath: base }), base, checked(axios.create()));
 }
 
-export function courierApi() {
-  return new CourierApi(new Configuration({ basePath: adminUrl }), adminUrl, checked(axios.create()));
+export function courierApi(base = adminUrl) {
+  return new CourierApi(new Configuration({ basePath: base }), base, checked(axios.create()));
 }
 
 /** A fresh e-mail address, so tests do not depend on each other. */

@@ -160,6 +160,13 @@ async fn connect_sqlite(dsn: &str) -> Result<Pool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10));
+    if !read_only {
+        // Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+        // locked" at once (no busy wait) when the pool's first connections race for it. One
+        // connection makes the switch, which is persistent, before the pool opens the others.
+        use sqlx::{ConnectOptions, Connection};
+        options.connect().await?.close().await?;
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(params.max_conns.unwrap_or(8))
         .min_connections(

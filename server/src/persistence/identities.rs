@@ -617,16 +617,7 @@ pub async fn find_verifiable_address_owner(
     via: &str,
     value: &str,
 ) -> Result<Option<Uuid>> {
-    Ok(on!(c, |c, d| {
-        sqlx::query_scalar(sql!(
-            d,
-            "SELECT identity_id FROM identity_verifiable_addresses WHERE via = ? AND value = ?"
-        ))
-        .bind(via)
-        .bind(value.trim().to_lowercase())
-        .fetch_optional(&mut *c)
-        .await?
-    }))
+    find_address_owner(c, AddressTable::Verifiable, via, value).await
 }
 
 /// The identity owning a recovery address.
@@ -635,15 +626,40 @@ pub async fn find_recovery_address_owner(
     via: &str,
     value: &str,
 ) -> Result<Option<Uuid>> {
+    find_address_owner(c, AddressTable::Recovery, via, value).await
+}
+
+/// The address table an owner lookup searches.
+enum AddressTable {
+    Verifiable,
+    Recovery,
+}
+
+/// The identity owning an address (matched case-insensitively, trimmed) in one address table.
+async fn find_address_owner(
+    c: Conn<'_>,
+    table: AddressTable,
+    via: &str,
+    value: &str,
+) -> Result<Option<Uuid>> {
+    let value = value.trim().to_lowercase();
     Ok(on!(c, |c, d| {
-        sqlx::query_scalar(sql!(
-            d,
-            "SELECT identity_id FROM identity_recovery_addresses WHERE via = ? AND value = ?"
-        ))
-        .bind(via)
-        .bind(value.trim().to_lowercase())
-        .fetch_optional(&mut *c)
-        .await?
+        // One `sql!` per table: each call site caches its own placeholder rewrite.
+        let query = match table {
+            AddressTable::Verifiable => sql!(
+                d,
+                "SELECT identity_id FROM identity_verifiable_addresses WHERE via = ? AND value = ?"
+            ),
+            AddressTable::Recovery => sql!(
+                d,
+                "SELECT identity_id FROM identity_recovery_addresses WHERE via = ? AND value = ?"
+            ),
+        };
+        sqlx::query_scalar(query)
+            .bind(via)
+            .bind(&value)
+            .fetch_optional(&mut *c)
+            .await?
     }))
 }
 

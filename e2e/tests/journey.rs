@@ -367,12 +367,18 @@ fn schema_with(base: &Value, change: impl FnOnce(&mut Value)) -> Value {
 }
 
 /// Replaces spec.schema (a PUT: a merge patch would keep properties the new schema drops).
+/// Retries on a conflict with the operator's status writes.
 async fn patch_schema(api: &Api<IdentitySchema>, schema: &Value) {
-    let mut object = api.get(SCHEMA).await.unwrap();
-    object.spec.schema = schema.clone();
-    api.replace(SCHEMA, &PostParams::default(), &object)
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        let mut object = api.get(SCHEMA).await.unwrap();
+        object.spec.schema = schema.clone();
+        match api.replace(SCHEMA, &PostParams::default(), &object).await {
+            Ok(_) => return,
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(error) => panic!("cannot replace the IdentitySchema: {error}"),
+        }
+    }
+    panic!("the IdentitySchema keeps changing under the test");
 }
 
 fn condition(schema: &IdentitySchema, type_: &str) -> Option<(String, String, String)> {

@@ -407,6 +407,24 @@ pub fn select_schemas(
                 || schema.spec.schema.clone(),
                 |accepted| accepted.schema.clone(),
             );
+        let spec_pending = schema
+            .status
+            .as_ref()
+            .and_then(|status| status.accepted.as_ref())
+            .is_some_and(|accepted| {
+                accepted.content_hash != kratos_crds::content_hash(&schema.spec.schema)
+            });
+        if spec_pending {
+            let why = if check_identity_schema(&schema.spec.schema).is_empty() {
+                "its change is not accepted (yet, or held back: see its Accepted condition)"
+            } else {
+                "is invalid"
+            };
+            warnings.push((
+                reasons::SCHEMA_REJECTED,
+                format!("IdentitySchema {source} {why}; its last accepted version stays in force"),
+            ));
+        }
         let problems = check_identity_schema(&content);
         if problems.is_empty() {
             served.push(ServedSchema {

@@ -83,6 +83,7 @@ pub async fn start_on(app: App, public: TcpListener, admin: TcpListener) -> Resu
     ];
     let background = crate::identity::schema::cluster::spawn(&app)
         .into_iter()
+        .chain(crate::identity::schema::file_reload::spawn(&app))
         .collect();
     tracing::info!(public = %bound.public, admin = %bound.admin, "serving the public and admin APIs");
     Ok(Running {

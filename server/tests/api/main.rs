@@ -21,6 +21,7 @@ mod password_policy;
 mod persistence;
 mod recovery;
 mod schema_check;
+mod schema_reload;
 mod sessions;
 mod verification;
 mod whoami_cache;

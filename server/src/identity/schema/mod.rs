@@ -6,6 +6,7 @@
 pub mod check;
 pub mod cluster;
 pub mod extension;
+pub mod file_reload;
 pub mod formats;
 pub mod handler;
 pub mod load;

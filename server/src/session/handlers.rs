@@ -146,10 +146,8 @@ async fn list_my_sessions(app: App, req: Request) -> Result<Response> {
 /// `DELETE /sessions`: revokes all of the caller's other sessions.
 async fn delete_my_sessions(app: App, req: Request) -> Result<Response> {
     let current = manager::from_request(&app, &req).await?;
-    let mut c = app.db.conn().await?;
     let count =
-        sessions::revoke_all_of_identity(c.conn(), current.identity_id, Some(current.id)).await?;
-    app.session_cache.invalidate_identity(current.identity_id);
+        manager::revoke_all_of_identity(&app, current.identity_id, Some(current.id)).await?;
     Ok(response::ok(&json!({ "count": count })))
 }
 

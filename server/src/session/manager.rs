@@ -227,6 +227,29 @@ pub async fn from_request(app: &App, req: &Request) -> Result<Session> {
         .ok_or_else(|| no_active_session().into())
 }
 
+/// The request's active session, or `None` without one (no credentials, or inactive ones).
+/// Database errors propagate.
+pub async fn optional_from_request(app: &App, req: &Request) -> Result<Option<Session>> {
+    match token_from_request(app, req) {
+        Some(token) => from_token(app, &token).await,
+        None => Ok(None),
+    }
+}
+
+/// Revokes every session of an identity but `except`, and drops them from this replica's
+/// session cache (other replicas are told by the database, or expire them by TTL). Returns how
+/// many were revoked.
+pub async fn revoke_all_of_identity(
+    app: &App,
+    identity_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<u64> {
+    let mut c = app.db.conn().await?;
+    let count = sessions::revoke_all_of_identity(c.conn(), identity_id, except).await?;
+    app.session_cache.invalidate_identity(identity_id);
+    Ok(count)
+}
+
 /// The active session for a token, with its identity (addresses and credentials loaded).
 pub async fn from_token(app: &App, token: &str) -> Result<Option<Session>> {
     let mut c = app.db.conn().await?;

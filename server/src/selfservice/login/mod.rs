@@ -56,15 +56,6 @@ fn requested_aal(req: &Request) -> Result<Aal> {
     }
 }
 
-/// The caller's session, if it has a valid one. Database errors propagate.
-async fn current_session(app: &App, req: &Request) -> Result<Option<Session>> {
-    match manager::from_request(app, req).await {
-        Ok(s) => Ok(Some(s)),
-        Err(Error::Api(api)) if api.code == 401 => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Creates and stores a login flow for the request. Returns the flow, or the caller's session
 /// when it already satisfies the request (`session_already_available`).
 pub async fn new_flow(
@@ -87,7 +78,7 @@ pub async fn new_flow(
         flow.data.identity_schema = Some(schema);
     }
 
-    let session = current_session(app, req).await?;
+    let session = manager::optional_from_request(app, req).await?;
     match &session {
         None if aal > Aal::Aal1 => {
             return Err(ApiError::unauthorized()
@@ -332,7 +323,7 @@ async fn replace(app: &App, req: &Request, old: &Flow) -> Result<Flow> {
 
 async fn submit_flow(app: &App, req: &Request, flow: &mut Flow) -> Result<Response> {
     let body = req.form_or_json()?;
-    let session = current_session(app, req).await?;
+    let session = manager::optional_from_request(app, req).await?;
     let requested = flow.data.requested_aal.unwrap_or(Aal::Aal1);
     if let Some(s) = &session {
         if !flow.data.refresh && requested <= s.authenticator_assurance_level {

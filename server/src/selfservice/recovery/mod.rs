@@ -16,13 +16,13 @@ use super::flow::{Flow, FlowKind, FlowType, csrf, respond, return_to};
 use super::login::{absolute, check_flow_owner, expired_on_fetch, load_flow};
 use super::strategy::{self, Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
-use crate::config::{FlowStrategy, Hook};
+use crate::config::Hook;
 use crate::error::{ApiError, Error, Result};
 use crate::http::cookie::Cookie;
 use crate::http::{Request, Response, RouterBuilder, response};
 use crate::identity::{CredentialsType, Identity};
 use crate::persistence::flows;
-use crate::session::{Aal, AuthenticationMethod, Session, manager};
+use crate::session::{Aal, AuthenticationMethod, manager};
 use crate::text::Message;
 use crate::ui::Group;
 
@@ -56,46 +56,14 @@ fn already_logged_in() -> ApiError {
 /// The method recovery uses (`selfservice.flows.recovery.use`), if that method is enabled.
 pub fn method_in_use(app: &App) -> Result<&'static dyn Strategy> {
     let cfg = app.config();
-    let id = match cfg.selfservice.flows.recovery.r#use {
-        FlowStrategy::Code => "code",
-        FlowStrategy::Link => "link",
-    };
-    strategy::enabled(&cfg)
-        .find(|s| s.id() == id)
-        .ok_or_else(|| {
-            ApiError::bad_request()
-                .with_reason(format!(
-                    "The recovery method {id:?} is not enabled (selfservice.methods.{id}.enabled)."
-                ))
-                .into()
-        })
+    strategy::in_use(&cfg, cfg.selfservice.flows.recovery.r#use, "recovery")
 }
 
 /// The method a flow was created with (admin links use `link` whatever `use` says); it must
 /// still be enabled.
 fn method_of(app: &App, flow: &Flow) -> Result<&'static dyn Strategy> {
-    let cfg = app.config();
-    let active = flow.data.active.as_deref().unwrap_or_default();
-    strategy::enabled(&cfg)
-        .find(|s| s.id() == active)
-        .ok_or_else(|| {
-            crate::error::FormErrors::global(
-                crate::text::error_validation_recovery_no_strategy_found(),
-            )
-            .into()
-        })
-}
-
-/// The caller's session, if valid.
-async fn current_session(app: &App, req: &Request) -> Result<Option<Session>> {
-    if manager::token_from_request(app, req).is_none() {
-        return Ok(None);
-    }
-    match manager::from_request(app, req).await {
-        Ok(s) => Ok(Some(s)),
-        Err(Error::Api(api)) if api.code == 401 => Ok(None),
-        Err(e) => Err(e),
-    }
+    let not_found = crate::text::error_validation_recovery_no_strategy_found();
+    strategy::of_flow(&app.config(), flow, not_found)
 }
 
 /// A new recovery flow with the active method's form, not yet stored.
@@ -123,7 +91,7 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
     if !cfg.selfservice.flows.recovery.enabled {
         return Err(disabled().into());
     }
-    if current_session(app, req).await?.is_some() {
+    if manager::optional_from_request(app, req).await?.is_some() {
         return Err(already_logged_in().into());
     }
     let method = method_in_use(app)?;
@@ -283,7 +251,7 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) ->
     if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
         flow.data.transient_payload = Some(tp.clone());
     }
-    let session = current_session(app, req).await?;
+    let session = manager::optional_from_request(app, req).await?;
     let ctx = Ctx {
         app,
         req,
@@ -434,14 +402,7 @@ pub async fn complete(
         .iter()
         .any(|h| matches!(h, Hook::RevokeActiveSessions))
     {
-        let mut c = app.db.conn().await?;
-        crate::persistence::sessions::revoke_all_of_identity(
-            c.conn(),
-            identity.id,
-            Some(issued.session.id),
-        )
-        .await?;
-        app.session_cache.invalidate_identity(identity.id);
+        manager::revoke_all_of_identity(app, identity.id, Some(issued.session.id)).await?;
     }
     let settings_type = flow.flow_type;
     let (mut settings, csrf_cookies) =

@@ -174,3 +174,36 @@ pub fn all() -> &'static [&'static dyn Strategy] {
 pub fn enabled(cfg: &Config) -> impl Iterator<Item = &'static dyn Strategy> + '_ {
     all().iter().copied().filter(move |s| s.enabled(cfg))
 }
+
+/// The method a one-method flow is configured to use (`selfservice.flows.<flow>.use`), or 400
+/// when that method is not enabled.
+pub fn in_use(
+    cfg: &Config,
+    method: crate::config::FlowStrategy,
+    flow: &str,
+) -> Result<&'static dyn Strategy> {
+    let id = match method {
+        crate::config::FlowStrategy::Code => "code",
+        crate::config::FlowStrategy::Link => "link",
+    };
+    enabled(cfg).find(|s| s.id() == id).ok_or_else(|| {
+        crate::error::ApiError::bad_request()
+            .with_reason(format!(
+                "The {flow} method {id:?} is not enabled (selfservice.methods.{id}.enabled)."
+            ))
+            .into()
+    })
+}
+
+/// The method a flow was created with, while it is still enabled; otherwise the flow's
+/// "no strategy found" form error.
+pub fn of_flow(
+    cfg: &Config,
+    flow: &Flow,
+    not_found: crate::text::Message,
+) -> Result<&'static dyn Strategy> {
+    let active = flow.data.active.as_deref().unwrap_or_default();
+    enabled(cfg)
+        .find(|s| s.id() == active)
+        .ok_or_else(|| crate::error::FormErrors::global(not_found).into())
+}

@@ -13,7 +13,6 @@ use super::flow::{Flow, FlowKind, FlowType, csrf, respond};
 use super::login::{absolute, check_flow_owner, expired_on_fetch, load_flow};
 use super::strategy::{self, Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
-use crate::config::FlowStrategy;
 use crate::error::{ApiError, Error, Result};
 use crate::http::cookie::Cookie;
 use crate::http::{Request, Response, RouterBuilder, response};
@@ -56,32 +55,16 @@ fn disabled() -> ApiError {
 /// The method verification uses (`selfservice.flows.verification.use`), if enabled.
 pub fn method_in_use(app: &App) -> Result<&'static dyn Strategy> {
     let cfg = app.config();
-    let id = match cfg.selfservice.flows.verification.r#use {
-        FlowStrategy::Code => "code",
-        FlowStrategy::Link => "link",
-    };
-    strategy::enabled(&cfg)
-        .find(|s| s.id() == id)
-        .ok_or_else(|| {
-            ApiError::bad_request()
-                .with_reason(format!(
-                    "The verification method {id:?} is not enabled (selfservice.methods.{id}.enabled)."
-                ))
-                .into()
-        })
+    strategy::in_use(
+        &cfg,
+        cfg.selfservice.flows.verification.r#use,
+        "verification",
+    )
 }
 
 fn method_of(app: &App, flow: &Flow) -> Result<&'static dyn Strategy> {
-    let cfg = app.config();
-    let active = flow.data.active.as_deref().unwrap_or_default();
-    strategy::enabled(&cfg)
-        .find(|s| s.id() == active)
-        .ok_or_else(|| {
-            crate::error::FormErrors::global(
-                crate::text::error_validation_verification_no_strategy_found(),
-            )
-            .into()
-        })
+    let not_found = crate::text::error_validation_verification_no_strategy_found();
+    strategy::of_flow(&app.config(), flow, not_found)
 }
 
 /// A new verification flow with the method's first screen, not yet stored.

@@ -43,6 +43,9 @@ export KRATOS_OPERATOR_BIN="$CARGO_TARGET_DIR/debug/kratos-operator"
 export KRATOS_SERVER_BIN="$CARGO_TARGET_DIR/debug/kratos"
 # Tests use separate namespaces and operators; two at a time keeps a 2-core machine responsive.
 cargo test -p kratos-e2e --test operator -- --test-threads="${E2E_TEST_THREADS:-2}" "$@"
-# The journey: chart, operator, two server replicas against PostgreSQL, schema changes through
-# the cluster, an API server restart (needs the local API server started above).
+# The journey: chart, operator, two server replicas and a courier worker against PostgreSQL, a
+# user acting through the official TypeScript SDK (its locked dependencies installed here),
+# schema changes through the cluster, an API server restart (needs the local API server above).
+command -v node >/dev/null || { echo "e2e/run.sh: node is not on PATH (the journey's user acts through the TypeScript SDK)" >&2; exit 1; }
+(cd e2e/sdk-js && npm ci --no-audit --no-fund --prefer-offline >/dev/null)
 cargo test -p kratos-e2e --test journey -- --nocapture "$@"

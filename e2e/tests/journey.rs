@@ -6,8 +6,10 @@
 //! ConfigMap's files, the environment with values read from the referenced Secrets, the
 //! container's arguments) against a fresh PostgreSQL database on this machine, with
 //! `KUBECONFIG` so they watch the cluster, runs the migration the Job describes, and writes the
-//! Job's and the Deployment's status. Everything else goes through the official SDK, kubectl
-//! and the Kubernetes API.
+//! Job's and the Deployment's status; likewise the courier worker, which delivers to an SMTP sink.
+//! The user registers, verifies the address with the mailed code and logs in through the official
+//! TypeScript SDK (`e2e/sdk-js/lib/user-cli.js`: the Rust SDK cannot read UI nodes, ory/sdk#325);
+//! the rest goes through the Rust SDK where it can, kubectl and the Kubernetes API.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,27 +35,19 @@ const SCHEMA: &str = "email-password";
 /// Schema changes timed for the latency line.
 const TIMED_CHANGES: usize = 6;
 
-/// One server process, as a pod of the Deployment would run it.
-struct Replica {
+/// A process run as a pod of a Deployment would run it.
+struct Pod {
     child: Child,
-    public_url: String,
-    admin_url: String,
     log: PathBuf,
 }
 
-impl Replica {
-    fn sdk(&self) -> Configuration {
-        let mut configuration = Configuration::new();
-        configuration.base_path = self.public_url.clone();
-        configuration
-    }
-
+impl Pod {
     fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
-impl Drop for Replica {
+impl Drop for Pod {
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -67,6 +61,25 @@ impl Drop for Replica {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A server pod of the Deployment, with the ports this host gave it.
+struct Replica {
+    pod: Pod,
+    public_url: String,
+    admin_url: String,
+}
+
+impl Replica {
+    fn sdk(&self) -> Configuration {
+        let mut configuration = Configuration::new();
+        configuration.base_path = self.public_url.clone();
+        configuration
+    }
+
+    fn logs(&self) -> String {
+        self.pod.logs()
     }
 }
 
@@ -156,14 +169,17 @@ fn mount_config(config: &ConfigMap, directory: &Path) {
     }
 }
 
-/// Starts the replicas the Deployment describes.
-async fn start_replicas(
+/// Starts the first container of `deployment`'s pod template as pod `name`: the ConfigMap's
+/// files mounted in a directory of its own, the environment resolved, `env` added (what this
+/// host must change, such as ports).
+async fn start_pod(
     client: &Client,
     namespace: &str,
     deployment: &Deployment,
     config: &ConfigMap,
-    ports: &[(u16, u16)],
-) -> Vec<Replica> {
+    name: &str,
+    env: &[(&str, String)],
+) -> Pod {
     let pod = deployment
         .spec
         .as_ref()
@@ -173,43 +189,56 @@ async fn start_replicas(
         .clone()
         .unwrap();
     let container = pod.containers[0].clone();
+    let directory = std::env::temp_dir().join(format!("kratos-e2e-journey-{}", free_port()));
+    mount_config(config, &directory);
+    let mount = directory.to_string_lossy().into_owned();
+    let args: Vec<String> = container
+        .args
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|arg| arg.replace("/etc/kratos", &mount))
+        .collect();
+    let log = directory.join("pod.log");
+    let child = Command::new(server_binary())
+        .args(&args)
+        .envs(container_env(client, namespace, &container, name).await)
+        .envs(env.iter().map(|(key, value)| (*key, value)))
+        .env("LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("cannot start the kratos binary");
+    Pod { child, log }
+}
+
+/// Starts the server replicas the Deployment describes and waits until they are ready.
+async fn start_replicas(
+    client: &Client,
+    namespace: &str,
+    deployment: &Deployment,
+    config: &ConfigMap,
+    ports: &[(u16, u16)],
+) -> Vec<Replica> {
     let mut replicas = Vec::new();
     for (index, (public, admin)) in ports.iter().enumerate() {
-        let name = format!("kratos-{index}");
-        let directory = std::env::temp_dir().join(format!("kratos-e2e-journey-{public}"));
-        mount_config(config, &directory);
-        let mount = directory.to_string_lossy().into_owned();
-        let args: Vec<String> = container
-            .args
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|arg| arg.replace("/etc/kratos", &mount))
-            .collect();
-        let env = container_env(client, namespace, &container, &name).await;
         let public_url = format!("http://127.0.0.1:{public}");
         let admin_url = format!("http://127.0.0.1:{admin}");
-        let log = directory.join("server.log");
-        let child = Command::new(server_binary())
-            .args(&args)
-            .envs(env)
-            // One host, several pods: each gets its own ports (a pod has its own network).
-            .env("SERVE_PUBLIC_PORT", public.to_string())
-            .env("SERVE_ADMIN_PORT", admin.to_string())
-            .env("SERVE_PUBLIC_HOST", "127.0.0.1")
-            .env("SERVE_ADMIN_HOST", "127.0.0.1")
-            .env("SERVE_PUBLIC_BASE_URL", format!("{public_url}/"))
-            .env("SERVE_ADMIN_BASE_URL", format!("{admin_url}/"))
-            .env("LOG_LEVEL", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("cannot start the kratos server");
+        // One host, several pods: each gets its own ports (a pod has its own network).
+        let env = [
+            ("SERVE_PUBLIC_PORT", public.to_string()),
+            ("SERVE_ADMIN_PORT", admin.to_string()),
+            ("SERVE_PUBLIC_HOST", "127.0.0.1".to_owned()),
+            ("SERVE_ADMIN_HOST", "127.0.0.1".to_owned()),
+            ("SERVE_PUBLIC_BASE_URL", format!("{public_url}/")),
+            ("SERVE_ADMIN_BASE_URL", format!("{admin_url}/")),
+        ];
+        let name = format!("kratos-{index}");
+        let pod = start_pod(client, namespace, deployment, config, &name, &env).await;
         replicas.push(Replica {
-            child,
+            pod,
             public_url,
             admin_url,
-            log,
         });
     }
     let http = reqwest::Client::new();
@@ -289,75 +318,97 @@ async fn wait_served(http: &reqwest::Client, replicas: &[Replica], id: &str, has
     }
 }
 
-/// Registers through the native API flow: Ok(identity id) or Err((status, body)).
-///
-/// Plain HTTP rather than the official SDK: the SDK cannot read this server's registration
-/// flow yet (`missing field node_type` in a UI node), a server-side wire-compatibility gap of
-/// the flows, not of the schema reload this suite is about.
-async fn register(replica: &Replica, traits: Value) -> Result<String, (u16, String)> {
-    let http = reqwest::Client::new();
-    let flow: Value = http
-        .get(format!(
-            "{}/self-service/registration/api",
-            replica.public_url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let flow_id = flow["id"].as_str().unwrap();
-    let response = http
-        .post(format!(
-            "{}/self-service/registration?flow={flow_id}",
-            replica.public_url
-        ))
-        .json(&json!({
-            "method": "password",
-            "password": "a-long-and-unguessable-passphrase-42",
-            "traits": traits,
-        }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    if status != 200 {
-        return Err((status, body));
+/// The SMTP server the courier worker delivers to: the SDK suite's sink, which keeps every
+/// message as a JSON file in `spool`, where the SDK user reads codes from.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    spool: PathBuf,
+}
+
+impl SmtpSink {
+    fn start() -> Self {
+        let directory = std::env::temp_dir().join(format!("kratos-e2e-smtp-{}", free_port()));
+        let spool = directory.join("spool");
+        std::fs::create_dir_all(&spool).unwrap();
+        let port_file = directory.join("port");
+        let child = Command::new("node")
+            .arg(sdk_js().join("lib/smtp-sink.js"))
+            .args([&port_file, &spool])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("cannot start the SMTP sink (node)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+            {
+                break port;
+            }
+            assert!(Instant::now() < deadline, "the SMTP sink did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Self { child, port, spool }
     }
-    let done: Value = serde_json::from_str(&body).unwrap();
-    Ok(done["identity"]["id"].as_str().unwrap().to_owned())
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The official TypeScript SDK's suite, whose `npm ci` e2e/run.sh runs.
+fn sdk_js() -> PathBuf {
+    kratos_e2e::repo_root().join("e2e/sdk-js")
+}
+
+/// One step of the user's journey through the official SDK (see e2e/sdk-js/lib/user-cli.js);
+/// `spool` is where the step reads mail, for those that do.
+async fn sdk_user(step: &str, replica: &Replica, args: &[&str], spool: Option<&Path>) -> Value {
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(sdk_js().join("lib/user-cli.js"))
+        .arg(step)
+        .arg(&replica.public_url)
+        .args(args);
+    if let Some(spool) = spool {
+        command.env("SMTP_SPOOL", spool);
+    }
+    let output = command
+        .output()
+        .await
+        .expect("cannot run node (the official TypeScript SDK drives the user's steps)");
+    assert!(
+        output.status.success(),
+        "SDK step {step} {args:?} on {}: {}\n{}",
+        replica.public_url,
+        String::from_utf8_lossy(&output.stderr),
+        replica.logs()
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+const PASSWORD: &str = "a-long-and-unguessable-passphrase-42";
+
+/// Registers through the native API flow: the SDK step's answer (`identity_id`,
+/// `verification_flow_id`), or Err((status, body)) when the server refuses the traits.
+async fn register(replica: &Replica, traits: Value) -> Result<Value, (u16, String)> {
+    let answer = sdk_user("register", replica, &[PASSWORD, &traits.to_string()], None).await;
+    if answer["ok"] == true {
+        Ok(answer)
+    } else {
+        let status = answer["status"].as_u64().unwrap() as u16;
+        Err((status, answer["body"].to_string()))
+    }
 }
 
 /// Logs in through the native API flow; returns the session token.
 async fn login(replica: &Replica, identifier: &str) -> String {
-    let http = reqwest::Client::new();
-    let flow: Value = http
-        .get(format!("{}/self-service/login/api", replica.public_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let flow_id = flow["id"].as_str().unwrap();
-    let response = http
-        .post(format!(
-            "{}/self-service/login?flow={flow_id}",
-            replica.public_url
-        ))
-        .json(&json!({
-            "method": "password",
-            "identifier": identifier,
-            "password": "a-long-and-unguessable-passphrase-42",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let done: Value = response.json().await.unwrap();
-    done["session_token"].as_str().unwrap().to_owned()
+    let answer = sdk_user("login", replica, &[identifier, PASSWORD], None).await;
+    answer["session_token"].as_str().unwrap().to_owned()
 }
 
 fn schema_with(base: &Value, change: impl FnOnce(&mut Value)) -> Value {
@@ -502,6 +553,9 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
     );
 
     apply_files(&ns, &["examples/kubernetes/schemas/email-password.yaml"]);
+    // Mail goes out through the instance's courier worker to this SMTP server.
+    let smtp = SmtpSink::start();
+    let smtp_uri = format!("smtp://127.0.0.1:{}/?disable_starttls=true", smtp.port);
     let instance = json!({
         "apiVersion": "kratos.rs/v1alpha1", "kind": "KratosInstance",
         "metadata": {"name": "kratos"},
@@ -509,17 +563,34 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
             "replicas": REPLICAS,
             "database": {"dsnSecretRef": {"name": "kratos-db", "key": "dsn"}},
             "identity": {"schemaSelector": {"matchLabels": {"example.com/identity-schema": "email-password"}}},
-            "config": {"selfservice": {"default_browser_return_url": "http://localhost:3000/"}}
+            "courier": {"smtp": {"connectionUriSecretRef": {"name": "kratos-smtp", "key": "uri"}}},
+            "config": {
+                "selfservice": {
+                    "default_browser_return_url": "http://localhost:3000/",
+                    "methods": {"code": {"enabled": true}},
+                    "flows": {"verification": {
+                        "enabled": true, "use": "code", "ui_url": "http://localhost:3000/verification"
+                    }}
+                },
+                "courier": {"smtp": {"from_address": "accounts@example.org"}}
+            }
         }
     });
-    let secret = json!({
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "kratos-db"},
-        "data": {"dsn": kratos_e2e::base64(&dsn)}
-    });
+    let secret = |name: &str, key: &str, value: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+            "data": {key: kratos_e2e::base64(value)}
+        })
+    };
     let manifest = std::env::temp_dir().join(format!("kratos-e2e-journey-{}.json", free_port()));
+    let items = [
+        secret("kratos-db", "dsn", &dsn),
+        secret("kratos-smtp", "uri", &smtp_uri),
+        instance,
+    ];
     std::fs::write(
         &manifest,
-        json!({"apiVersion": "v1", "kind": "List", "items": [secret, instance]}).to_string(),
+        json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
     )
     .unwrap();
     kubectl(&["apply", "-n", &ns, "-f", &manifest.to_string_lossy()]);
@@ -578,6 +649,17 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
     let config = config_maps.get("kratos-config").await.unwrap();
     let replicas = start_replicas(&client, &ns, &deployment, &config, &ports).await;
     write_deployment_status(&client, &ns, "kratos", REPLICAS).await;
+    let courier_deployment = deployments.get("kratos-courier").await.unwrap();
+    let courier = start_pod(
+        &client,
+        &ns,
+        &courier_deployment,
+        &config,
+        "kratos-courier-0",
+        &[],
+    )
+    .await;
+    write_deployment_status(&client, &ns, "kratos-courier", 1).await;
 
     // Every replica serves the accepted schema from the cluster, and the IdentitySchema status
     // says which instance serves which hash on how many replicas.
@@ -607,12 +689,34 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
     })
     .await;
 
-    // Register on one replica, log in on the other.
+    // Register on one replica, verify the address with the mailed code on the other (the
+    // courier worker delivers it), log in there, and see the session on the first.
     let email = "ada@example.org";
-    let identity_id = register(&replicas[0], json!({"email": email}))
+    let registered = register(&replicas[0], json!({"email": email}))
         .await
         .unwrap();
+    let identity_id = registered["identity_id"].as_str().unwrap();
+    let verification_flow = registered["verification_flow_id"]
+        .as_str()
+        .expect("registration continues with show_verification_ui");
+    let verified = sdk_user(
+        "verify",
+        &replicas[1],
+        &[verification_flow, email],
+        Some(&smtp.spool),
+    )
+    .await;
+    assert_eq!(
+        verified["state"],
+        "passed_challenge",
+        "{verified}\ncourier: {}",
+        courier.logs()
+    );
     let token = login(&replicas[1], email).await;
+    let me = sdk_user("whoami", &replicas[0], &[&token], None).await;
+    assert_eq!(me["identity_id"], identity_id);
+    assert_eq!(me["verified"][email], true, "{me}");
+    // The Rust SDK reads sessions (they have no UI nodes).
     let session = frontend_api::to_session(&replicas[0].sdk(), Some(&token), None, None)
         .await
         .unwrap();
@@ -774,59 +878,67 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
     })
     .await;
 
-    // The API server goes away: the replicas keep serving their schemas (and users keep
-    // registering); when it is back they resynchronise and follow the next change.
-    restart_api_server(Duration::from_secs(3), || async {
-        eventually("the replicas to notice the API server is gone", || async {
-            for replica in &replicas {
-                let (hash, connected) = served(&http, replica, "default").await;
-                if connected {
-                    return Err("still connected".to_owned());
+    // Restarting the API server needs the local one e2e/run.sh starts (a kind or k3d cluster's
+    // cannot be restarted from here); CI always runs that one.
+    if std::env::var_os("KAPI_PORT").is_some() {
+        // The API server goes away: the replicas keep serving their schemas (and users keep
+        // registering); when it is back they resynchronise and follow the next change.
+        restart_api_server(Duration::from_secs(3), || async {
+            eventually("the replicas to notice the API server is gone", || async {
+                for replica in &replicas {
+                    let (hash, connected) = served(&http, replica, "default").await;
+                    if connected {
+                        return Err("still connected".to_owned());
+                    }
+                    if hash.as_deref() != Some(last_compatible_hash.as_str()) {
+                        return Err(format!("serves {hash:?}"));
+                    }
                 }
-                if hash.as_deref() != Some(last_compatible_hash.as_str()) {
-                    return Err(format!("serves {hash:?}"));
+                Ok(())
+            })
+            .await;
+            for (n, replica) in replicas.iter().enumerate() {
+                register(
+                    replica,
+                    json!({"email": format!("offline{n}@example.org"), "nickname": "offline"}),
+                )
+                .await
+                .unwrap_or_else(|error| {
+                    panic!("replica {n} while the API server is down: {error:?}")
+                });
+            }
+        })
+        .await;
+        eventually("the replicas to reconnect", || async {
+            for replica in &replicas {
+                if !served(&http, replica, "default").await.1 {
+                    return Err(replica.logs());
                 }
             }
             Ok(())
         })
         .await;
-        for (n, replica) in replicas.iter().enumerate() {
-            register(
-                replica,
-                json!({"email": format!("offline{n}@example.org"), "nickname": "offline"}),
-            )
-            .await
-            .unwrap_or_else(|error| panic!("replica {n} while the API server is down: {error:?}"));
-        }
-    })
-    .await;
-    eventually("the replicas to reconnect", || async {
-        for replica in &replicas {
-            if !served(&http, replica, "default").await.1 {
-                return Err(replica.logs());
-            }
-        }
-        Ok(())
-    })
-    .await;
-    let after_restart = schema_with(&last_compatible, |schema| {
-        schema["properties"]["traits"]["properties"]["nickname"]["maxLength"] = json!(32);
-    });
-    let started = Instant::now();
-    patch_schema(&schemas, &after_restart).await;
-    wait_served(
-        &http,
-        &replicas,
-        "default",
-        &kratos_crds::content_hash(&after_restart),
-    )
-    .await;
-    // Not in the latency figures: after an outage the watches (the operator's and the
-    // servers') reconnect with back-off, which is not the steady-state path being measured.
-    println!(
-        "schema change after the API server restart served in {} ms",
-        started.elapsed().as_millis()
-    );
+        let after_restart = schema_with(&last_compatible, |schema| {
+            schema["properties"]["traits"]["properties"]["nickname"]["maxLength"] = json!(32);
+        });
+        let started = Instant::now();
+        patch_schema(&schemas, &after_restart).await;
+        wait_served(
+            &http,
+            &replicas,
+            "default",
+            &kratos_crds::content_hash(&after_restart),
+        )
+        .await;
+        // Reported apart from the steady-state figures: after an outage the watches (the
+        // operator's, the servers') reconnect with back-off (at most 2 s and 4 s).
+        println!(
+            "schema change after the API server restart served in {} ms",
+            started.elapsed().as_millis()
+        );
+    } else {
+        println!("not restarting the API server: it is not the local one of e2e/run.sh");
+    }
 
     // Delete the instance: every child names it as controlling owner, so a garbage collector
     // removes them (this API server runs none, so the references are what is checked).
@@ -872,6 +984,8 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
     assert!(schemas.get_opt(SCHEMA).await.unwrap().is_some());
 
     drop(replicas);
+    drop(courier);
+    drop(smtp);
     drop(operator);
     psql(
         "postgres",

@@ -32,8 +32,10 @@ use crate::config::KubernetesIdentitySchemas;
 const MAX_CLIENT_RETRY: Duration = Duration::from_secs(30);
 /// First wait before re-listing after the watch failed; doubles up to [`MAX_RETRY`].
 const MIN_RETRY: Duration = Duration::from_millis(250);
-/// Longest wait between re-list attempts.
-const MAX_RETRY: Duration = Duration::from_secs(15);
+/// Longest wait between re-list attempts: short, so a schema applied just after an API-server
+/// outage is not held up for long, yet every replica retrying costs the API server one list
+/// call per replica every few seconds at most.
+const MAX_RETRY: Duration = Duration::from_secs(4);
 
 /// The cluster watch's state, shown by `GET /admin/x/schemas`.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -16,6 +16,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -411,6 +413,46 @@ async fn login(replica: &Replica, identifier: &str) -> String {
     answer["session_token"].as_str().unwrap().to_owned()
 }
 
+/// Requests that keep coming while schemas change: every replica's registration form, in turn.
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<(usize, Vec<String>)>,
+}
+
+impl Traffic {
+    fn start(replicas: &[Replica]) -> Self {
+        let urls: Vec<String> = replicas
+            .iter()
+            .map(|replica| format!("{}/self-service/registration/api", replica.public_url))
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let http = reqwest::Client::new();
+                let (mut answered, mut failures) = (0, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    for url in &urls {
+                        match http.get(url).send().await {
+                            Ok(response) if response.status() == 200 => answered += 1,
+                            Ok(response) => failures.push(format!("{url}: {}", response.status())),
+                            Err(error) => failures.push(format!("{url}: {error}")),
+                        }
+                    }
+                }
+                (answered, failures)
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops the traffic: how many requests were answered, and every failure.
+    async fn stop(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
+}
+
 fn schema_with(base: &Value, change: impl FnOnce(&mut Value)) -> Value {
     let mut schema = base.clone();
     change(&mut schema);
@@ -531,7 +573,8 @@ where
     .await;
 }
 
-#[tokio::test]
+// Two threads: the traffic during schema changes runs beside the test's own steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_cluster() {
     setup();
     let client = client().await;
@@ -778,7 +821,9 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
         assert!(body.contains("length must be <= 8"), "replica {n}: {body}");
     }
 
-    // Apply-to-served latency: from the API call to every replica serving the change.
+    // Apply-to-served latency: from the API call to every replica serving the change, while
+    // users keep opening registration forms (rendered from the schema) on every replica.
+    let traffic = Traffic::start(&replicas);
     let mut latencies = Vec::new();
     for n in 0..TIMED_CHANGES {
         let next = schema_with(&with_nickname, |schema| {
@@ -790,6 +835,18 @@ async fn from_helm_install_to_signed_in_users_with_schemas_changed_through_the_c
         wait_served(&http, &replicas, "default", &hash).await;
         latencies.push(started.elapsed());
     }
+    let (answered, failures) = traffic.stop().await;
+    assert!(
+        failures.is_empty(),
+        "requests failed while schemas were swapped: {failures:?}"
+    );
+    assert!(
+        answered >= 20,
+        "only {answered} requests during the changes"
+    );
+    println!(
+        "{answered} registration forms served during {TIMED_CHANGES} schema changes, none failed"
+    );
     let last_compatible = schema_with(&with_nickname, |schema| {
         schema["properties"]["traits"]["properties"]["nickname"]["maxLength"] =
             json!(9 + TIMED_CHANGES - 1);

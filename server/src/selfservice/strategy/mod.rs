@@ -170,6 +170,20 @@ pub fn all() -> &'static [&'static dyn Strategy] {
     ]
 }
 
+/// The UI group of the method named `method`.
+pub fn group_of(method: &str) -> Option<Group> {
+    all().iter().find(|s| s.id() == method).map(|s| s.group())
+}
+
+/// The group a recovery or verification flow's messages go to: its method's.
+pub fn one_time_group(flow: &Flow) -> Group {
+    flow.data
+        .active
+        .as_deref()
+        .and_then(group_of)
+        .unwrap_or(Group::Code)
+}
+
 /// The enabled methods.
 pub fn enabled(cfg: &Config) -> impl Iterator<Item = &'static dyn Strategy> + '_ {
     all().iter().copied().filter(move |s| s.enabled(cfg))

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::flow::{Flow, FlowKind, FlowType, csrf, respond};
-use super::login::{absolute, check_flow_owner, expired_on_fetch, load_flow};
+use super::login::absolute;
 use super::strategy::{self, Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
 use crate::error::{ApiError, Error, Result};
@@ -83,13 +83,7 @@ async fn build_flow(
         cfg.selfservice.flows.verification.lifespan,
     )?;
     flow.data.active = Some(method.id().to_string());
-    let mut cookies = Vec::new();
-    if flow_type == FlowType::Browser {
-        let (raw, cookie) = csrf::ensure_token(app, req);
-        cookies.extend(cookie);
-        flow.csrf_token = csrf::mask(&raw);
-        flow.ui.set_csrf(&flow.csrf_token.clone());
-    }
+    let cookies = csrf::protect_new_flow(app, req, &mut flow);
     let body = Value::Object(Default::default());
     let ctx = Ctx {
         app,
@@ -112,16 +106,12 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
 }
 
 async fn init_browser(app: App, req: Request) -> Result<Response> {
-    match new_flow(&app, &req, FlowType::Browser).await {
-        Ok((flow, cookies)) => Ok(respond::send_new_flow(
-            &req,
-            &flow,
-            None,
-            &ui_url(&app),
-            &cookies,
-        )),
-        Err(err) => Ok(respond::forward(&app, &req, None, err).await),
-    }
+    let created = new_flow(&app, &req, FlowType::Browser).await;
+    // Verification works with or without a session, so `signed_in_to` is never asked for.
+    respond::new_browser_flow(&app, &req, created, &ui_url(&app), || {
+        Ok(super::flow::return_to::default_return_url(&app))
+    })
+    .await
 }
 
 async fn init_api(app: App, req: Request) -> Result<Response> {
@@ -133,20 +123,7 @@ async fn get_flow(app: App, req: Request) -> Result<Response> {
     if !app.config().selfservice.flows.verification.enabled {
         return Err(disabled().into());
     }
-    let id = super::flow::id_param(&req)?;
-    let flow = load_flow(&app, &req, FlowKind::Verification, id).await?;
-    check_flow_owner(&app, &req, &flow)?;
-    if flow.is_expired() {
-        return Err(expired_on_fetch(&app, &flow).into());
-    }
-    Ok(response::ok(&flow.to_json(None)))
-}
-
-fn group_of(flow: &Flow) -> Group {
-    match flow.data.active.as_deref() {
-        Some("link") => Group::Link,
-        _ => Group::Code,
-    }
+    super::flow::fetch(&app, &req, FlowKind::Verification).await
 }
 
 async fn submit(app: App, req: Request) -> Result<Response> {
@@ -154,11 +131,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
     if !app.config().selfservice.flows.verification.enabled {
         return Ok(respond::forward(&app, &req, None, disabled().into()).await);
     }
-    let flow_id = match super::flow::flow_id_param(&req) {
-        Ok(id) => id,
-        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
-    };
-    let mut flow = match load_flow(&app, &req, FlowKind::Verification, flow_id).await {
+    let mut flow = match super::flow::submitted(&app, &req, FlowKind::Verification).await {
         Ok(f) => f,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
@@ -167,32 +140,16 @@ async fn submit(app: App, req: Request) -> Result<Response> {
             flow.expires_at,
             chrono::Utc::now() - flow.expires_at,
         );
-        return match replacement(&app, &req, &flow, message).await {
-            Ok(new_flow) => {
-                let err = Error::Api(Box::new(flow.expired_error(new_flow.id)));
-                Ok(respond::flow_error(
-                    &app,
-                    &req,
-                    Some(flow),
-                    Group::Default,
-                    err,
-                    &ui,
-                    Some(new_flow),
-                )
-                .await)
-            }
-            Err(e) => Ok(respond::forward(&app, &req, Some(&flow), e).await),
-        };
+        let replacement = replacement(&app, &req, &flow, message).await;
+        return Ok(respond::expired(&app, &req, &flow, replacement, &ui).await);
     }
     let body = match super::recovery::submission_body(&req) {
         Ok(b) => b,
         Err(err) => {
-            return Ok(
-                respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui, None).await,
-            );
+            return Ok(respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui).await);
         }
     };
-    let group = group_of(&flow);
+    let group = strategy::one_time_group(&flow);
     match submit_flow(&app, &req, &mut flow, &body).await {
         Ok(res) => Ok(res),
         Err(err) => {
@@ -205,11 +162,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
             {
                 *node = node.clone().with_value(email);
             }
-            if flow.is_browser() {
-                let (raw, _) = csrf::ensure_token(&app, &req);
-                flow.ui.set_csrf(&csrf::mask(&raw));
-            }
-            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+            Ok(respond::submit_error(&app, &req, flow, group, err, &ui).await)
         }
     }
 }

@@ -110,7 +110,7 @@ fn too_many_attempts() -> crate::text::Message {
 
 /// Browser submissions must carry the CSRF token; API flows must not look like browsers.
 fn check_csrf(ctx: &Ctx<'_>, flow: &Flow) -> Result<()> {
-    if recovery::skips_csrf_check(flow) {
+    if flow.skips_csrf_check() {
         return Ok(());
     }
     crate::selfservice::login::check_submission(ctx.app, ctx.req, flow, ctx.body)
@@ -185,9 +185,10 @@ pub async fn admin_recovery_code(
     }
     let (mut flow, _) = recovery::build_flow(app, req, flow_type, lifespan, &Code)?;
     flow.state = "sent_email".into();
-    flow.data
-        .internal
-        .insert(recovery::SKIP_CSRF_CHECK.into(), Value::Bool(true));
+    flow.data.internal.insert(
+        crate::selfservice::flow::SKIP_CSRF_CHECK.into(),
+        Value::Bool(true),
+    );
     code_form(
         &mut flow,
         crate::text::info_node_label_recovery_code(),

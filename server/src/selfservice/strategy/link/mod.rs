@@ -127,7 +127,7 @@ pub async fn admin_recovery_link(
     }
     let (mut flow, _) = recovery::build_flow(app, req, FlowType::Browser, lifespan, &Link)?;
     flow.data.internal.insert(
-        recovery::SKIP_CSRF_CHECK.into(),
+        crate::selfservice::flow::SKIP_CSRF_CHECK.into(),
         serde_json::Value::Bool(true),
     );
     form(&mut flow, None);

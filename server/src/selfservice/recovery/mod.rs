@@ -47,7 +47,7 @@ fn disabled() -> ApiError {
     ApiError::bad_request().with_reason("Recovery is not allowed because it was disabled.")
 }
 
-fn already_logged_in() -> ApiError {
+pub fn already_logged_in() -> ApiError {
     ApiError::bad_request()
         .with_id("session_already_available")
         .with_reason("A valid session was detected and thus recovery is not possible.")
@@ -234,7 +234,12 @@ async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> 
 
 /// Abandons `old` for a new flow showing `message` (a used or invalid secret, too many
 /// attempts): browsers are sent to the new flow's UI, JSON clients to the new flow itself.
-pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Response> {
+pub async fn retry(
+    app: &App,
+    req: &Request,
+    old: &Flow,
+    message: Message,
+) -> Result<OneTimeOutcome> {
     let flow = replacement(app, req, old, message).await?;
     let mut res = if req.is_json_request() || flow.flow_type == FlowType::Api {
         let mut url = app.config().public_base_url();
@@ -253,7 +258,7 @@ pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Re
     {
         response::add_cookie(&mut res, &cookie.to_header());
     }
-    Ok(res)
+    Ok(OneTimeOutcome::Respond(res))
 }
 
 /// The model every recovery and verification template receives besides its secret.

@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod link;
+pub mod one_time;
 pub mod password;
 pub mod profile;
 

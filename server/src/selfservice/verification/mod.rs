@@ -210,7 +210,12 @@ async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> 
 
 /// Abandons `old` for a new flow showing `message`: browsers go to the new flow's UI, JSON
 /// clients get Kratos's 410 `self_service_flow_replaced` pointing at it.
-pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Response> {
+pub async fn retry(
+    app: &App,
+    req: &Request,
+    old: &Flow,
+    message: Message,
+) -> Result<OneTimeOutcome> {
     let flow = replacement(app, req, old, message).await?;
     if req.method != http::Method::GET && (req.is_json_request() || flow.flow_type == FlowType::Api)
     {
@@ -219,16 +224,16 @@ pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Re
             .with_message("self-service flow replaced")
             .with_reason("An error occured, please use the new flow.")
             .with_envelope("use_flow_id", json!(flow.id));
-        return Ok(response::render_error(
+        return Ok(OneTimeOutcome::Respond(response::render_error(
             &err.into(),
             req.request_id.as_deref(),
-        ));
+        )));
     }
     let mut res = response::redirect(&flow.ui_url(&ui_url(app)));
     if let (_, Some(cookie)) = csrf::ensure_token(app, req) {
         response::add_cookie(&mut res, &cookie.to_header());
     }
-    Ok(res)
+    Ok(OneTimeOutcome::Respond(res))
 }
 
 /// A flow opened from a message: it may be in another browser than the one that started it, so

@@ -187,9 +187,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
 }
 
 async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) -> Result<Response> {
-    if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
-        flow.data.transient_payload = Some(tp.clone());
-    }
+    strategy::keep_transient_payload(flow, body);
     let session = manager::optional_from_request(app, req).await?;
     let ctx = Ctx {
         app,
@@ -197,19 +195,11 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) ->
         body,
         session: session.as_ref(),
     };
-    let method = method_of(app, flow)?;
-    match method.recover(&ctx, flow).await? {
-        OneTimeOutcome::NotResponsible => Err(crate::error::FormErrors::global(
-            crate::text::error_validation_recovery_no_strategy_found(),
-        )
-        .into()),
-        OneTimeOutcome::Respond(res) => Ok(res),
-        OneTimeOutcome::Updated => {
-            let mut c = app.db.conn().await?;
-            flows::update(c.conn(), flow).await?;
-            Ok(send_updated(app, req, flow))
-        }
-    }
+    let outcome = method_of(app, flow)?.recover(&ctx, flow).await?;
+    let no_strategy = crate::text::error_validation_recovery_no_strategy_found();
+    outcome
+        .answer(app, flow, no_strategy, |flow| send_updated(app, req, flow))
+        .await
 }
 
 /// A flow the method changed: browsers go back to the UI, everyone else gets the flow.

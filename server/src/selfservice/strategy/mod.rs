@@ -76,6 +76,37 @@ pub enum OneTimeOutcome {
     Respond(Response),
 }
 
+impl OneTimeOutcome {
+    /// The flow handler's answer: `no_strategy` as a form error if no method took the
+    /// submission; a changed flow is stored and answered with `send_updated`.
+    pub async fn answer(
+        self,
+        app: &App,
+        flow: &Flow,
+        no_strategy: crate::text::Message,
+        send_updated: impl FnOnce(&Flow) -> Response,
+    ) -> Result<Response> {
+        match self {
+            OneTimeOutcome::NotResponsible => {
+                Err(crate::error::FormErrors::global(no_strategy).into())
+            }
+            OneTimeOutcome::Respond(res) => Ok(res),
+            OneTimeOutcome::Updated => {
+                let mut c = app.db.conn().await?;
+                crate::persistence::flows::update(c.conn(), flow).await?;
+                Ok(send_updated(flow))
+            }
+        }
+    }
+}
+
+/// Keeps a submission's `transient_payload` on the flow, for the messages it sends.
+pub fn keep_transient_payload(flow: &mut Flow, body: &Value) {
+    if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
+        flow.data.transient_payload = Some(tp.clone());
+    }
+}
+
 #[async_trait]
 pub trait Strategy: Send + Sync + 'static {
     /// The method name (`password`, `profile`, ...), which is also the `method` form value.

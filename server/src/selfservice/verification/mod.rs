@@ -168,34 +168,25 @@ async fn submit(app: App, req: Request) -> Result<Response> {
 }
 
 async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) -> Result<Response> {
-    if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
-        flow.data.transient_payload = Some(tp.clone());
-    }
+    strategy::keep_transient_payload(flow, body);
     let ctx = Ctx {
         app,
         req,
         body,
         session: None,
     };
-    match method_of(app, flow)?.verify(&ctx, flow).await? {
-        OneTimeOutcome::NotResponsible => Err(crate::error::FormErrors::global(
-            crate::text::error_validation_verification_no_strategy_found(),
-        )
-        .into()),
-        OneTimeOutcome::Respond(res) => Ok(res),
-        OneTimeOutcome::Updated => {
-            let mut c = app.db.conn().await?;
-            flows::update(c.conn(), flow).await?;
-            Ok(
-                if req.method == http::Method::GET || (flow.is_browser() && !req.is_json_request())
-                {
-                    response::redirect(&flow.ui_url(&ui_url(app)))
-                } else {
-                    response::ok(&flow.to_json(None))
-                },
-            )
-        }
-    }
+    let outcome = method_of(app, flow)?.verify(&ctx, flow).await?;
+    let no_strategy = crate::text::error_validation_verification_no_strategy_found();
+    // Links are clicked in a browser, so `GET` submissions go back to the UI too.
+    outcome
+        .answer(app, flow, no_strategy, |flow| {
+            if req.method == http::Method::GET || (flow.is_browser() && !req.is_json_request()) {
+                response::redirect(&flow.ui_url(&ui_url(app)))
+            } else {
+                response::ok(&flow.to_json(None))
+            }
+        })
+        .await
 }
 
 async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Flow> {

@@ -137,6 +137,85 @@ impl Browser {
     }
 }
 
+/// A browser as a plain `reqwest` client (cookie jar, no automatic redirects), for tests that
+/// open links from messages and post with the client's own API.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts a browser flow of `kind` in `b`; asserts the redirect to the UI and returns the flow's
+/// id and CSRF token.
+pub async fn open_browser_flow(
+    ts: &TestServer,
+    b: &reqwest::Client,
+    kind: &str,
+) -> (String, String) {
+    let init = format!("{}/self-service/{kind}/browser", ts.public_url);
+    let res = b.get(init).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{kind} browser init");
+    let id = flow_param(&location(&res));
+    let csrf = csrf_of(&fetch_flow(ts, b, kind, &id).await);
+    (id, csrf)
+}
+
+/// A new browser flow of `kind` as an SPA starts it (`Accept: application/json`).
+pub async fn spa_flow(ts: &TestServer, b: &reqwest::Client, kind: &str) -> Value {
+    let init = format!("{}/self-service/{kind}/browser", ts.public_url);
+    let res = b.get(init).header("accept", "application/json").send();
+    res.await.unwrap().json().await.unwrap()
+}
+
+/// A flow fetched as JSON by the browser that owns it.
+pub async fn fetch_flow(ts: &TestServer, b: &reqwest::Client, kind: &str, id: &str) -> Value {
+    let res = b
+        .get(format!(
+            "{}/self-service/{kind}/flows?id={id}",
+            ts.public_url
+        ))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    check_flow_kind(kind, &v);
+    v
+}
+
+/// Posts `fields` to the flow `id` of `kind` as its HTML form does.
+pub async fn post_form(
+    ts: &TestServer,
+    b: &reqwest::Client,
+    kind: &str,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let submit = format!("{}/self-service/{kind}?flow={id}", ts.public_url);
+    b.post(submit).form(fields).send().await.unwrap()
+}
+
+/// Posts `body` to the flow `id` of `kind` as an SPA does (JSON in and out).
+pub async fn post_json(
+    ts: &TestServer,
+    b: &reqwest::Client,
+    kind: &str,
+    id: &str,
+    body: &Value,
+) -> reqwest::Response {
+    let submit = format!("{}/self-service/{kind}?flow={id}", ts.public_url);
+    let req = b.post(submit).header("accept", "application/json");
+    req.json(body).send().await.unwrap()
+}
+
+/// The `flow` query parameter of a UI URL.
+pub fn flow_param(url: &str) -> String {
+    query_param(url, "flow").unwrap_or_else(|| panic!("no flow in {url}"))
+}
+
 pub fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")

@@ -23,6 +23,15 @@ fn code_body(email: Option<&str>, code: Option<&str>) -> models::UpdateVerificat
     models::UpdateVerificationFlowBody::Code(Box::new(m))
 }
 
+fn link_body(email: &str) -> models::UpdateVerificationFlowBody {
+    models::UpdateVerificationFlowBody::Link(Box::new(
+        models::UpdateVerificationFlowWithLinkMethod::new(
+            email.into(),
+            models::update_verification_flow_with_link_method::MethodEnum::Link,
+        ),
+    ))
+}
+
 /// Registers through the API; returns the response JSON.
 async fn register_api(ts: &TestServer, email: &str) -> Value {
     let flow = sdk::create_native_registration_flow(&ts.public_sdk(), None, None, None, None)
@@ -190,12 +199,7 @@ async fn verification_link_api_browser_and_spa_flows() {
     let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
-    let body = models::UpdateVerificationFlowBody::Link(Box::new(
-        models::UpdateVerificationFlowWithLinkMethod::new(
-            "api-link@example.org".into(),
-            models::update_verification_flow_with_link_method::MethodEnum::Link,
-        ),
-    ));
+    let body = link_body("api-link@example.org");
     let sent = sdk::update_verification_flow(&sdk, &flow.id, body, None, None)
         .await
         .unwrap();
@@ -524,12 +528,7 @@ async fn verification_link_notifies_unknown_recipients_when_configured() {
     let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
-    let body = models::UpdateVerificationFlowBody::Link(Box::new(
-        models::UpdateVerificationFlowWithLinkMethod::new(
-            "stranger@example.org".into(),
-            models::update_verification_flow_with_link_method::MethodEnum::Link,
-        ),
-    ));
+    let body = link_body("stranger@example.org");
     let sent = sdk::update_verification_flow(&sdk, &flow.id, body, None, None)
         .await
         .unwrap();

@@ -223,13 +223,11 @@ async fn cookies_of_registration(
     let csrf_cookie = set_cookie(&res, &kratos::selfservice::flow::csrf::cookie_name(&ts.app));
     let id = query_param(&location(&res), "flow").unwrap();
     let flow = b.flow("registration", &id).await;
-    let csrf = csrf_of(&flow);
     let email = unique_email("cookie");
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", &email),
                 ("password", PASSWORD),
                 ("method", "password"),

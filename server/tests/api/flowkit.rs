@@ -130,6 +130,14 @@ impl Browser {
         v
     }
 
+    /// Submits the flow's form: its CSRF token and `fields`.
+    pub async fn submit(&self, flow: &Value, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = csrf_of(flow);
+        let mut form = vec![("csrf_token", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.submit_form(flow, &form).await
+    }
+
     /// Posts a form to the flow's action, as a browser submits the rendered form.
     pub async fn submit_form(&self, flow: &Value, fields: &[(&str, &str)]) -> reqwest::Response {
         let action = flow["ui"]["action"].as_str().unwrap();
@@ -425,12 +433,10 @@ pub async fn browser_register(b: &Browser, email: &str, password: &str) {
         )
         .await;
     let flow = b.flow("registration", &id).await;
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", email),
                 ("password", password),
                 ("method", "password"),
@@ -446,11 +452,9 @@ pub async fn browser_login(b: &Browser, email: &str, password: &str) -> reqwest:
         .init("/self-service/login/browser", "http://ui.test/login?")
         .await;
     let flow = b.flow("login", &id).await;
-    let csrf = csrf_of(&flow);
-    b.submit_form(
+    b.submit(
         &flow,
         &[
-            ("csrf_token", &csrf),
             ("identifier", email),
             ("password", password),
             ("method", "password"),

@@ -220,12 +220,10 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
         .await;
     let flow = b.flow("login", &id).await;
     let _: models::LoginFlow = check_flow(&flow);
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", "nope-nope-nope"),
                 ("method", "password"),
@@ -238,10 +236,9 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
     assert!(!b.has_cookie("ory_kratos_session"));
 
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),
@@ -288,12 +285,10 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
     let flow = b.flow("login", &id).await;
     assert_eq!(flow["refresh"], true);
     assert!(message_ids(&flow).contains(&1010003));
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),
@@ -372,12 +367,10 @@ async fn return_to_must_be_allowed() {
         .await;
     let flow = b.flow("login", &id).await;
     assert_eq!(flow["return_to"], "http://ui.test/after");
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),
@@ -525,12 +518,10 @@ async fn expired_flows_are_replaced() {
     assert_eq!(message_ids(&new_reg), vec![4040001]);
 
     // Browser: redirected to the UI with a new flow.
-    let csrf = csrf_of(&browser_flow);
     let res = b
-        .submit_form(
+        .submit(
             &browser_flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),

@@ -116,6 +116,15 @@ impl Browser {
         query_param(&loc, "flow").expect("flow id in the UI redirect")
     }
 
+    /// Starts a browser flow of `kind` with the default UI URLs; returns the flow's JSON.
+    pub async fn open(&self, kind: &str) -> Value {
+        let path = format!("/self-service/{kind}/browser");
+        let id = self
+            .init(&path, &format!("http://ui.test/{kind}?flow="))
+            .await;
+        self.flow(kind, &id).await
+    }
+
     /// Fetches a flow's JSON as the UI would (with the browser's cookies).
     pub async fn flow(&self, kind: &str, id: &str) -> Value {
         let res = self
@@ -426,13 +435,7 @@ pub fn password_login(
 /// Registers and logs in a browser with forms (303s all the way); the browser ends with a session
 /// cookie.
 pub async fn browser_register(b: &Browser, email: &str, password: &str) {
-    let id = b
-        .init(
-            "/self-service/registration/browser",
-            "http://ui.test/registration?",
-        )
-        .await;
-    let flow = b.flow("registration", &id).await;
+    let flow = b.open("registration").await;
     let res = b
         .submit(
             &flow,
@@ -448,10 +451,7 @@ pub async fn browser_register(b: &Browser, email: &str, password: &str) {
 }
 
 pub async fn browser_login(b: &Browser, email: &str, password: &str) -> reqwest::Response {
-    let id = b
-        .init("/self-service/login/browser", "http://ui.test/login?")
-        .await;
-    let flow = b.flow("login", &id).await;
+    let flow = b.open("login").await;
     b.submit(
         &flow,
         &[

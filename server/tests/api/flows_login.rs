@@ -215,10 +215,8 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
     let b = Browser::new(&ts);
 
     // Wrong password: back to the UI with the same flow and 4000006.
-    let id = b
-        .init("/self-service/login/browser", "http://ui.test/login?flow=")
-        .await;
-    let flow = b.flow("login", &id).await;
+    let flow = b.open("login").await;
+    let id = fid(&flow);
     let _: models::LoginFlow = check_flow(&flow);
     let res = b
         .submit(
@@ -444,10 +442,8 @@ async fn expired_flows_are_replaced() {
     let sdk = ts.public_sdk();
     let api_flow = native_login_flow(&ts).await;
     let b = Browser::new(&ts);
-    let browser_id = b
-        .init("/self-service/login/browser", "http://ui.test/login?flow=")
-        .await;
-    let browser_flow = b.flow("login", &browser_id).await;
+    let browser_flow = b.open("login").await;
+    let browser_id = fid(&browser_flow);
     let reg_flow = api_init(&ts, "registration", "", None).await;
     let (status, spa_flow) = b.spa_init("login", "").await;
     assert_eq!(status, 200);

@@ -229,13 +229,7 @@ async fn privileged_changes_need_a_recent_login() {
     let b = Browser::new(&ts);
     let browser_email = unique_email("privileged-browser");
     browser_register(&b, &browser_email, PASSWORD).await;
-    let id = b
-        .init(
-            "/self-service/settings/browser",
-            "http://ui.test/settings?flow=",
-        )
-        .await;
-    let flow = b.flow("settings", &id).await;
+    let flow = b.open("settings").await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let res = b
         .submit(
@@ -307,13 +301,8 @@ async fn browser_and_spa_settings() {
 
     let email = unique_email("browser-settings");
     browser_register(&b, &email, PASSWORD).await;
-    let id = b
-        .init(
-            "/self-service/settings/browser",
-            "http://ui.test/settings?flow=",
-        )
-        .await;
-    let flow = b.flow("settings", &id).await;
+    let flow = b.open("settings").await;
+    let id = fid(&flow);
     let _: models::SettingsFlow = check_flow(&flow);
 
     // Without the CSRF token: refused.
@@ -383,13 +372,8 @@ async fn expired_settings_flows_are_replaced() {
     let flow = api_init(&ts, "settings", "", Some(&token)).await;
     let b = Browser::new(&ts);
     browser_register(&b, &unique_email("settings-expired-browser"), PASSWORD).await;
-    let browser_id = b
-        .init(
-            "/self-service/settings/browser",
-            "http://ui.test/settings?flow=",
-        )
-        .await;
-    let browser_flow = b.flow("settings", &browser_id).await;
+    let browser_flow = b.open("settings").await;
+    let browser_id = fid(&browser_flow);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
 
     let body = serde_json::to_value(profile_body(json!({ "email": email }), None)).unwrap();

@@ -262,22 +262,6 @@ pub fn message_model(flow: &Flow, to: &str, identity: Option<&Identity>, minutes
     })
 }
 
-/// The identity owning a recovery address, with everything loaded.
-pub async fn recovery_address_owner(app: &App, via: &str, value: &str) -> Result<Option<Identity>> {
-    let mut c = app.db.conn().await?;
-    let Some(id) =
-        crate::persistence::identities::find_recovery_address_owner(c.conn(), via, value).await?
-    else {
-        return Ok(None);
-    };
-    crate::persistence::identities::find(
-        c.conn(),
-        id,
-        crate::persistence::identities::Expand::EVERYTHING,
-    )
-    .await
-}
-
 /// Completes a recovery for `identity`: a session, the post-recovery hooks, and a settings flow
 /// with the privileged-session deadline. Browser flows get the session cookie and are sent to the
 /// settings UI; API flows get the token and the settings flow in `continue_with`.

@@ -8,9 +8,10 @@ use crate::app::App;
 use crate::courier::{Channel, Outgoing, TemplateType};
 use crate::error::{Error, FormErrors, Result};
 use crate::identity::{CredentialsType, Identity};
+use crate::persistence::identities::{self, AddressTable, Expand};
 use crate::persistence::one_time::{self, NewSecret, OneTimeSecret, Purpose};
 use crate::selfservice::flow::Flow;
-use crate::selfservice::{recovery, verification};
+use crate::selfservice::recovery;
 
 /// The submitted email, trimmed and lowercased as addresses are stored.
 pub fn submitted_email(ctx: &Ctx<'_>) -> Option<String> {
@@ -69,6 +70,21 @@ pub async fn queue(app: &App, template: TemplateType, to: &str, model: Value) ->
     Ok(())
 }
 
+/// The identity owning `email` in the recovery or the verifiable addresses, loaded with `expand`.
+async fn email_owner(
+    app: &App,
+    addresses: AddressTable,
+    email: &str,
+    expand: Expand,
+) -> Result<Option<Identity>> {
+    let mut c = app.db.conn().await?;
+    let Some(id) = identities::find_address_owner(c.conn(), addresses, "email", email).await?
+    else {
+        return Ok(None);
+    };
+    identities::find(c.conn(), id, expand).await
+}
+
 /// The active identity that may recover with `email`. For an unknown address, `unknown` is sent
 /// instead when `notify_unknown_recipients` asks for it.
 pub async fn recovery_recipient(
@@ -78,7 +94,7 @@ pub async fn recovery_recipient(
     unknown: TemplateType,
     minutes: u64,
 ) -> Result<Option<Identity>> {
-    let owner = recovery::recovery_address_owner(app, "email", email)
+    let owner = email_owner(app, AddressTable::Recovery, email, Expand::EVERYTHING)
         .await?
         .filter(Identity::is_active);
     if owner.is_none()
@@ -104,7 +120,7 @@ pub async fn verification_recipient(
     unknown: TemplateType,
     minutes: u64,
 ) -> Result<Option<Identity>> {
-    let owner = verification::verifiable_address_owner(app, "email", email).await?;
+    let owner = email_owner(app, AddressTable::Verifiable, email, Expand::ADDRESSES).await?;
     if owner.is_none()
         && app
             .config()
@@ -133,10 +149,7 @@ pub async fn complete_recovery(
     };
     let identity = app
         .identities()
-        .get(
-            identity_id,
-            crate::persistence::identities::Expand::EVERYTHING,
-        )
+        .get(identity_id, Expand::EVERYTHING)
         .await?;
     if !secret.issued_by_admin
         && let (Some(via), Some(value)) = (&secret.address_via, &secret.address_value)

@@ -302,26 +302,6 @@ pub async fn complete(
     Ok(())
 }
 
-/// The identity owning a verifiable address.
-pub async fn verifiable_address_owner(
-    app: &App,
-    via: &str,
-    value: &str,
-) -> Result<Option<Identity>> {
-    let mut c = app.db.conn().await?;
-    let Some(id) =
-        crate::persistence::identities::find_verifiable_address_owner(c.conn(), via, value).await?
-    else {
-        return Ok(None);
-    };
-    crate::persistence::identities::find(
-        c.conn(),
-        id,
-        crate::persistence::identities::Expand::ADDRESSES,
-    )
-    .await
-}
-
 /// Starts a verification flow of `flow_type` for every pending address of `identity` and sends
 /// its message; returns the `show_verification_ui` items for `continue_with`. Nothing happens
 /// when verification is disabled.

@@ -630,13 +630,13 @@ pub async fn find_recovery_address_owner(
 }
 
 /// The address table an owner lookup searches.
-enum AddressTable {
+pub enum AddressTable {
     Verifiable,
     Recovery,
 }
 
 /// The identity owning an address (matched case-insensitively, trimmed) in one address table.
-async fn find_address_owner(
+pub async fn find_address_owner(
     c: Conn<'_>,
     table: AddressTable,
     via: &str,

@@ -11,10 +11,8 @@ async fn browser_submissions_need_the_csrf_token() {
     let email = unique_email("csrf");
     create_identity(&ts, &email, PASSWORD).await;
     let b = Browser::new(&ts);
-    let id = b
-        .init("/self-service/login/browser", "http://ui.test/login?flow=")
-        .await;
-    let flow = b.flow("login", &id).await;
+    let flow = b.open("login").await;
+    let id = fid(&flow);
     let action = flow["ui"]["action"].as_str().unwrap().to_string();
     let creds = json!({ "method": "password", "identifier": email, "password": PASSWORD });
 
@@ -104,20 +102,8 @@ async fn browser_submissions_need_the_csrf_token() {
 async fn csrf_form_field_is_accepted_and_tokens_are_masked() {
     let ts = server("").await;
     let b = Browser::new(&ts);
-    let id = b
-        .init(
-            "/self-service/registration/browser",
-            "http://ui.test/registration?flow=",
-        )
-        .await;
-    let first = csrf_of(&b.flow("registration", &id).await);
-    let id2 = b
-        .init(
-            "/self-service/registration/browser",
-            "http://ui.test/registration?flow=",
-        )
-        .await;
-    let flow2 = b.flow("registration", &id2).await;
+    let first = csrf_of(&b.open("registration").await);
+    let flow2 = b.open("registration").await;
     assert_ne!(
         first,
         csrf_of(&flow2),
@@ -223,13 +209,11 @@ async fn cookies_of_registration(
     let csrf_cookie = set_cookie(&res, &kratos::selfservice::flow::csrf::cookie_name(&ts.app));
     let id = query_param(&location(&res), "flow").unwrap();
     let flow = b.flow("registration", &id).await;
-    let csrf = csrf_of(&flow);
     let email = unique_email("cookie");
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", &email),
                 ("password", PASSWORD),
                 ("method", "password"),

@@ -116,6 +116,15 @@ impl Browser {
         query_param(&loc, "flow").expect("flow id in the UI redirect")
     }
 
+    /// Starts a browser flow of `kind` with the default UI URLs; returns the flow's JSON.
+    pub async fn open(&self, kind: &str) -> Value {
+        let path = format!("/self-service/{kind}/browser");
+        let id = self
+            .init(&path, &format!("http://ui.test/{kind}?flow="))
+            .await;
+        self.flow(kind, &id).await
+    }
+
     /// Fetches a flow's JSON as the UI would (with the browser's cookies).
     pub async fn flow(&self, kind: &str, id: &str) -> Value {
         let res = self
@@ -130,11 +139,98 @@ impl Browser {
         v
     }
 
+    /// Submits the flow's form: its CSRF token and `fields`.
+    pub async fn submit(&self, flow: &Value, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = csrf_of(flow);
+        let mut form = vec![("csrf_token", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.submit_form(flow, &form).await
+    }
+
     /// Posts a form to the flow's action, as a browser submits the rendered form.
     pub async fn submit_form(&self, flow: &Value, fields: &[(&str, &str)]) -> reqwest::Response {
         let action = flow["ui"]["action"].as_str().unwrap();
         self.http.post(action).form(fields).send().await.unwrap()
     }
+}
+
+/// A browser as a plain `reqwest` client (cookie jar, no automatic redirects), for tests that
+/// open links from messages and post with the client's own API.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts a browser flow of `kind` in `b`; asserts the redirect to the UI and returns the flow's
+/// id and CSRF token.
+pub async fn open_browser_flow(
+    ts: &TestServer,
+    b: &reqwest::Client,
+    kind: &str,
+) -> (String, String) {
+    let init = format!("{}/self-service/{kind}/browser", ts.public_url);
+    let res = b.get(init).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{kind} browser init");
+    let id = flow_param(&location(&res));
+    let csrf = csrf_of(&fetch_flow(ts, b, kind, &id).await);
+    (id, csrf)
+}
+
+/// A new browser flow of `kind` as an SPA starts it (`Accept: application/json`).
+pub async fn spa_flow(ts: &TestServer, b: &reqwest::Client, kind: &str) -> Value {
+    let init = format!("{}/self-service/{kind}/browser", ts.public_url);
+    let res = b.get(init).header("accept", "application/json").send();
+    res.await.unwrap().json().await.unwrap()
+}
+
+/// A flow fetched as JSON by the browser that owns it.
+pub async fn fetch_flow(ts: &TestServer, b: &reqwest::Client, kind: &str, id: &str) -> Value {
+    let res = b
+        .get(format!(
+            "{}/self-service/{kind}/flows?id={id}",
+            ts.public_url
+        ))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    check_flow_kind(kind, &v);
+    v
+}
+
+/// Posts `fields` to the flow `id` of `kind` as its HTML form does.
+pub async fn post_form(
+    ts: &TestServer,
+    b: &reqwest::Client,
+    kind: &str,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let submit = format!("{}/self-service/{kind}?flow={id}", ts.public_url);
+    b.post(submit).form(fields).send().await.unwrap()
+}
+
+/// Posts `body` to the flow `id` of `kind` as an SPA does (JSON in and out).
+pub async fn post_json(
+    ts: &TestServer,
+    b: &reqwest::Client,
+    kind: &str,
+    id: &str,
+    body: &Value,
+) -> reqwest::Response {
+    let submit = format!("{}/self-service/{kind}?flow={id}", ts.public_url);
+    let req = b.post(submit).header("accept", "application/json");
+    req.json(body).send().await.unwrap()
+}
+
+/// The `flow` query parameter of a UI URL.
+pub fn flow_param(url: &str) -> String {
+    query_param(url, "flow").unwrap_or_else(|| panic!("no flow in {url}"))
 }
 
 pub fn location(res: &reqwest::Response) -> String {
@@ -339,19 +435,11 @@ pub fn password_login(
 /// Registers and logs in a browser with forms (303s all the way); the browser ends with a session
 /// cookie.
 pub async fn browser_register(b: &Browser, email: &str, password: &str) {
-    let id = b
-        .init(
-            "/self-service/registration/browser",
-            "http://ui.test/registration?",
-        )
-        .await;
-    let flow = b.flow("registration", &id).await;
-    let csrf = csrf_of(&flow);
+    let flow = b.open("registration").await;
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", email),
                 ("password", password),
                 ("method", "password"),
@@ -363,15 +451,10 @@ pub async fn browser_register(b: &Browser, email: &str, password: &str) {
 }
 
 pub async fn browser_login(b: &Browser, email: &str, password: &str) -> reqwest::Response {
-    let id = b
-        .init("/self-service/login/browser", "http://ui.test/login?")
-        .await;
-    let flow = b.flow("login", &id).await;
-    let csrf = csrf_of(&flow);
-    b.submit_form(
+    let flow = b.open("login").await;
+    b.submit(
         &flow,
         &[
-            ("csrf_token", &csrf),
             ("identifier", email),
             ("password", password),
             ("method", "password"),

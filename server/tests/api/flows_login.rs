@@ -215,17 +215,13 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
     let b = Browser::new(&ts);
 
     // Wrong password: back to the UI with the same flow and 4000006.
-    let id = b
-        .init("/self-service/login/browser", "http://ui.test/login?flow=")
-        .await;
-    let flow = b.flow("login", &id).await;
+    let flow = b.open("login").await;
+    let id = fid(&flow);
     let _: models::LoginFlow = check_flow(&flow);
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", "nope-nope-nope"),
                 ("method", "password"),
@@ -238,10 +234,9 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
     assert!(!b.has_cookie("ory_kratos_session"));
 
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),
@@ -288,12 +283,10 @@ async fn browser_login_redirects_and_detects_existing_sessions() {
     let flow = b.flow("login", &id).await;
     assert_eq!(flow["refresh"], true);
     assert!(message_ids(&flow).contains(&1010003));
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),
@@ -372,12 +365,10 @@ async fn return_to_must_be_allowed() {
         .await;
     let flow = b.flow("login", &id).await;
     assert_eq!(flow["return_to"], "http://ui.test/after");
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),
@@ -451,10 +442,8 @@ async fn expired_flows_are_replaced() {
     let sdk = ts.public_sdk();
     let api_flow = native_login_flow(&ts).await;
     let b = Browser::new(&ts);
-    let browser_id = b
-        .init("/self-service/login/browser", "http://ui.test/login?flow=")
-        .await;
-    let browser_flow = b.flow("login", &browser_id).await;
+    let browser_flow = b.open("login").await;
+    let browser_id = fid(&browser_flow);
     let reg_flow = api_init(&ts, "registration", "", None).await;
     let (status, spa_flow) = b.spa_init("login", "").await;
     assert_eq!(status, 200);
@@ -525,12 +514,10 @@ async fn expired_flows_are_replaced() {
     assert_eq!(message_ids(&new_reg), vec![4040001]);
 
     // Browser: redirected to the UI with a new flow.
-    let csrf = csrf_of(&browser_flow);
     let res = b
-        .submit_form(
+        .submit(
             &browser_flow,
             &[
-                ("csrf_token", &csrf),
                 ("identifier", &email),
                 ("password", PASSWORD),
                 ("method", "password"),

@@ -275,15 +275,13 @@ async fn browser_registration_redirects_and_sets_cookies() {
     let flow = b.flow("registration", &id).await;
     assert_eq!(flow["type"], "browser");
     let _: models::RegistrationFlow = check_flow(&flow);
-    let csrf = csrf_of(&flow);
 
     // A validation error sends the browser back to the UI with the same flow, now with messages.
     let email = unique_email("browser-reg");
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", &email),
                 ("password", "short"),
                 ("method", "password"),
@@ -303,12 +301,10 @@ async fn browser_registration_redirects_and_sets_cookies() {
     );
 
     // Success: the session cookie is set and the browser goes to the default return URL.
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", &email),
                 ("password", PASSWORD),
                 ("method", "password"),

@@ -229,20 +229,12 @@ async fn privileged_changes_need_a_recent_login() {
     let b = Browser::new(&ts);
     let browser_email = unique_email("privileged-browser");
     browser_register(&b, &browser_email, PASSWORD).await;
-    let id = b
-        .init(
-            "/self-service/settings/browser",
-            "http://ui.test/settings?flow=",
-        )
-        .await;
-    let flow = b.flow("settings", &id).await;
+    let flow = b.open("settings").await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let csrf = csrf_of(&flow);
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("password", "yet-another-long-password-11"),
                 ("method", "password"),
             ],
@@ -309,15 +301,9 @@ async fn browser_and_spa_settings() {
 
     let email = unique_email("browser-settings");
     browser_register(&b, &email, PASSWORD).await;
-    let id = b
-        .init(
-            "/self-service/settings/browser",
-            "http://ui.test/settings?flow=",
-        )
-        .await;
-    let flow = b.flow("settings", &id).await;
+    let flow = b.open("settings").await;
+    let id = fid(&flow);
     let _: models::SettingsFlow = check_flow(&flow);
-    let csrf = csrf_of(&flow);
 
     // Without the CSRF token: refused.
     let res = b
@@ -335,10 +321,9 @@ async fn browser_and_spa_settings() {
 
     // A profile change by form: back to the settings UI with the flow in state success.
     let res = b
-        .submit_form(
+        .submit(
             &flow,
             &[
-                ("csrf_token", &csrf),
                 ("traits.email", &email),
                 ("traits.name.first", "Grace"),
                 ("method", "profile"),
@@ -387,13 +372,8 @@ async fn expired_settings_flows_are_replaced() {
     let flow = api_init(&ts, "settings", "", Some(&token)).await;
     let b = Browser::new(&ts);
     browser_register(&b, &unique_email("settings-expired-browser"), PASSWORD).await;
-    let browser_id = b
-        .init(
-            "/self-service/settings/browser",
-            "http://ui.test/settings?flow=",
-        )
-        .await;
-    let browser_flow = b.flow("settings", &browser_id).await;
+    let browser_flow = b.open("settings").await;
+    let browser_id = fid(&browser_flow);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
 
     let body = serde_json::to_value(profile_body(json!({ "email": email }), None)).unwrap();
@@ -410,13 +390,7 @@ async fn expired_settings_flows_are_replaced() {
     assert_eq!(status, 200);
     assert_eq!(message_ids(&replacement), vec![4050001]);
 
-    let csrf = csrf_of(&browser_flow);
-    let res = b
-        .submit_form(
-            &browser_flow,
-            &[("csrf_token", &csrf), ("method", "profile")],
-        )
-        .await;
+    let res = b.submit(&browser_flow, &[("method", "profile")]).await;
     assert_eq!(res.status(), 303);
     let loc = location(&res);
     assert!(loc.starts_with("http://ui.test/settings?flow="), "{loc}");
@@ -438,17 +412,12 @@ async fn settings_return_to_and_identifier_change() {
         .await;
     let flow = b.flow("settings", &id).await;
     assert_eq!(flow["return_to"], "http://ui.test/done");
-    let csrf = csrf_of(&flow);
     // A fresh session may change the identifier; login then works with the new one only.
     let new_email = unique_email("rt-settings-new");
     let res = b
-        .submit_form(
+        .submit(
             &flow,
-            &[
-                ("csrf_token", &csrf),
-                ("traits.email", &new_email),
-                ("method", "profile"),
-            ],
+            &[("traits.email", &new_email), ("method", "profile")],
         )
         .await;
     assert_eq!(res.status(), 303);

@@ -48,6 +48,39 @@ pub async fn create(ts: &TestServer, body: Value) -> models::Identity {
         .unwrap()
 }
 
+/// The query of `listIdentities`; what is not set is left out, as the SDK's `None`s are.
+#[derive(Default)]
+pub struct ListQuery<'a> {
+    pub per_page: Option<i64>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    pub page_token: Option<&'a str>,
+    pub ids: Option<Vec<String>>,
+    pub credentials_identifier: Option<&'a str>,
+    pub include_credential: Option<Vec<String>>,
+}
+
+/// `listIdentities` through the SDK.
+pub async fn list(
+    sdk: &ory_kratos_client::apis::configuration::Configuration,
+    q: ListQuery<'_>,
+) -> Result<Vec<models::Identity>, SdkError<api::ListIdentitiesError>> {
+    api::list_identities(
+        sdk,
+        q.per_page,
+        q.page,
+        q.page_size,
+        q.page_token,
+        None,
+        q.ids,
+        q.credentials_identifier,
+        None,
+        q.include_credential,
+        None,
+    )
+    .await
+}
+
 fn person(email: &str) -> Value {
     json!({ "schema_id": "default", "traits": { "email": email } })
 }
@@ -250,11 +283,7 @@ async fn create_validates_traits_and_refuses_duplicates() {
     assert_kratos_error(&body, 400);
 
     // Nothing was stored by the failed attempts.
-    let all = api::list_identities(
-        &sdk, None, None, None, None, None, None, None, None, None, None,
-    )
-    .await
-    .unwrap();
+    let all = list(&sdk, ListQuery::default()).await.unwrap();
     assert!(all.is_empty(), "{all:?}");
 
     // The same identifier twice (case-insensitively) is a 409.
@@ -317,61 +346,39 @@ async fn list_filters_and_keyset_pagination() {
     sorted.sort();
 
     // Everything, ordered by id.
-    let all = api::list_identities(
-        &sdk, None, None, None, None, None, None, None, None, None, None,
-    )
-    .await
-    .unwrap();
+    let all = list(&sdk, ListQuery::default()).await.unwrap();
     assert_eq!(all.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), sorted);
 
     // By credentials identifier (normalised like logins are).
-    let found = api::list_identities(
+    let found = list(
         &sdk,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some("USER3@example.org"),
-        None,
-        None,
-        None,
+        ListQuery {
+            credentials_identifier: Some("USER3@example.org"),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, ids[3]);
-    let none = api::list_identities(
+    let none = list(
         &sdk,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some("nobody@example.org"),
-        None,
-        None,
-        None,
+        ListQuery {
+            credentials_identifier: Some("nobody@example.org"),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
     assert!(none.is_empty());
 
     // By ids (the SDK repeats the parameter).
-    let some = api::list_identities(
+    let some = list(
         &sdk,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(vec![ids[1].clone(), ids[4].clone()]),
-        None,
-        None,
-        None,
-        None,
+        ListQuery {
+            ids: Some(vec![ids[1].clone(), ids[4].clone()]),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -381,36 +388,25 @@ async fn list_filters_and_keyset_pagination() {
 
     // Two filters at once, and a malformed id.
     let (status, body) = sdk_error(
-        api::list_identities(
+        list(
             &sdk,
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some(vec![ids[0].clone()]),
-            Some("user0@example.org"),
-            None,
-            None,
-            None,
+            ListQuery {
+                ids: Some(vec![ids[0].clone()]),
+                credentials_identifier: Some("user0@example.org"),
+                ..Default::default()
+            },
         )
         .await,
     );
     assert_eq!(status, 400);
     assert_kratos_error(&body, 400);
     let (status, body) = sdk_error(
-        api::list_identities(
+        list(
             &sdk,
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some(vec!["not-a-uuid".into()]),
-            None,
-            None,
-            None,
-            None,
+            ListQuery {
+                ids: Some(vec!["not-a-uuid".into()]),
+                ..Default::default()
+            },
         )
         .await,
     );
@@ -461,18 +457,13 @@ async fn list_filters_and_keyset_pagination() {
         .unwrap()
         .1
         .into_owned();
-    let rest = api::list_identities(
+    let rest = list(
         &sdk,
-        None,
-        None,
-        Some(3),
-        Some(&token),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
+        ListQuery {
+            page_size: Some(3),
+            page_token: Some(&token),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -493,18 +484,13 @@ async fn list_filters_and_keyset_pagination() {
     }
 
     // Kratos's legacy page/per_page mode (zero-based pages) still works, with a total count.
-    let legacy = api::list_identities(
+    let legacy = list(
         &sdk,
-        Some(2),
-        Some(1),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
+        ListQuery {
+            per_page: Some(2),
+            page: Some(1),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -524,18 +510,12 @@ async fn list_filters_and_keyset_pagination() {
     assert!(next_link(res.headers()).is_some());
 
     // `include_credential` on lists.
-    let with_creds = api::list_identities(
+    let with_creds = list(
         &sdk,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(vec!["password".into()]),
-        None,
+        ListQuery {
+            include_credential: Some(vec!["password".into()]),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -589,11 +569,7 @@ async fn batch_create_reports_each_item() {
         b1.credentials.unwrap()["password"].config.clone().unwrap()["hashed_password"],
         "$2a$05$Ro0CUfOqk6cXEKf3dyaM7OdrSwLG1U2chqnSzd9GvjXIGyUTIA9ui"
     );
-    let all = api::list_identities(
-        &sdk, None, None, None, None, None, None, None, None, None, None,
-    )
-    .await
-    .unwrap();
+    let all = list(&sdk, ListQuery::default()).await.unwrap();
     assert_eq!(all.len(), 3, "taken@, b0@, b1@");
 
     // More than 1000 items are refused as a whole.

@@ -8,7 +8,7 @@ use ory_kratos_client::models;
 use serde_json::{Value, json};
 
 use crate::harness::TestServer;
-use crate::identities::{create, from_json, sdk_error};
+use crate::identities::{ListQuery, create, from_json, list, sdk_error};
 
 const PW: &str = "correct horse battery staple";
 const UTF8_PW: &str = "pässwörd ✓";
@@ -396,11 +396,7 @@ async fn unknown_or_garbled_hashes_are_refused_at_import() {
         assert_eq!(status, 400, "{hash}: {body}");
         crate::identities::assert_kratos_error(&body, 400);
     }
-    let all = api::list_identities(
-        &sdk, None, None, None, None, None, None, None, None, None, None,
-    )
-    .await
-    .unwrap();
+    let all = list(&sdk, ListQuery::default()).await.unwrap();
     assert!(all.is_empty());
     ts.stop().await;
 }

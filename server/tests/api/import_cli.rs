@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::harness::TestServer;
+use crate::identities::{ListQuery, list};
 use crate::identity_import::login;
 
 /// Runs `kratos import identities <args>` with `stdin`; the server runs on this test's runtime,
@@ -40,22 +41,10 @@ fn write(dir: &tempfile::TempDir, name: &str, content: &Value) -> String {
 }
 
 async fn count(ts: &TestServer) -> usize {
-    api::list_identities(
-        &ts.admin_sdk(),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
-    .await
-    .unwrap()
-    .len()
+    list(&ts.admin_sdk(), ListQuery::default())
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]

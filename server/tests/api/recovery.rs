@@ -5,6 +5,9 @@ use ory_kratos_client::apis::identity_api;
 use ory_kratos_client::models;
 use serde_json::{Value, json};
 
+use crate::flowkit::{
+    browser, csrf_of, fetch_flow, flow_param, open_browser_flow, post_form, post_json, spa_flow,
+};
 use crate::harness::{self, TestServer};
 
 /// The self-service calls of the official SDK's `frontend_api`, with its request models and
@@ -324,15 +327,6 @@ pub fn link_in(ts: &TestServer, body: &str, path: &str) -> String {
     rest[..end].replace("&amp;", "&")
 }
 
-/// A browser: cookie jar, no automatic redirects.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 pub fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")
@@ -340,43 +334,6 @@ pub fn location(res: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_string()
-}
-
-/// The `flow` query parameter of a UI URL.
-pub fn flow_param(url: &str) -> String {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "flow")
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_else(|| panic!("no flow in {url}"))
-}
-
-/// A flow fetched as JSON by the browser that owns it.
-pub async fn fetch_flow(ts: &TestServer, b: &reqwest::Client, kind: &str, id: &str) -> Value {
-    let res = b
-        .get(format!(
-            "{}/self-service/{kind}/flows?id={id}",
-            ts.public_url
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
-    crate::flowkit::check_flow_kind(kind, &v);
-    v
-}
-
-pub fn csrf_of(flow: &Value) -> String {
-    flow["ui"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["attributes"]["name"] == "csrf_token")
-        .map(|n| n["attributes"]["value"].as_str().unwrap().to_string())
-        .unwrap()
 }
 
 pub fn message_ids(flow: &Value) -> Vec<u64> {
@@ -553,31 +510,35 @@ async fn recovery_code_browser_and_spa_flows() {
     let id = flow_param(&ui);
     let flow = fetch_flow(&ts, &b, "recovery", &id).await;
     let csrf = csrf_of(&flow);
-    let res = b
-        .post(format!("{}/self-service/recovery?flow={id}", ts.public_url))
-        .form(&[
+    let res = post_form(
+        &ts,
+        &b,
+        "recovery",
+        &id,
+        &[
             ("csrf_token", csrf.as_str()),
             ("method", "code"),
             ("email", "browser-recover@example.org"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), ui);
     let flow = fetch_flow(&ts, &b, "recovery", &id).await;
     assert_eq!(flow["state"], "sent_email");
     let code = code_in(&last_message(&ts, "browser-recover@example.org").await.1);
-    let res = b
-        .post(format!("{}/self-service/recovery?flow={id}", ts.public_url))
-        .form(&[
+    let res = post_form(
+        &ts,
+        &b,
+        "recovery",
+        &id,
+        &[
             ("csrf_token", csrf.as_str()),
             ("method", "code"),
             ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let settings_ui = location(&res);
     assert!(settings_ui.starts_with("http://ui.test/settings?flow="));
@@ -588,36 +549,30 @@ async fn recovery_code_browser_and_spa_flows() {
 
     // SPA: JSON everywhere; success is a 422 pointing the browser at the settings UI.
     let spa = browser();
-    let flow: Value = spa
-        .get(format!("{}/self-service/recovery/browser", ts.public_url))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let flow: Value = spa_flow(&ts, &spa, "recovery").await;
     let id = flow["id"].as_str().unwrap().to_string();
     let csrf = csrf_of(&flow);
-    let res = spa
-        .post(format!("{}/self-service/recovery?flow={id}", ts.public_url))
-        .header("accept", "application/json")
-        .json(&json!({ "csrf_token": csrf, "method": "code", "email": "browser-recover@example.org" }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_json(
+        &ts,
+        &spa,
+        "recovery",
+        &id,
+        &json!({ "csrf_token": csrf, "method": "code", "email": "browser-recover@example.org" }),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let sent: Value = res.json().await.unwrap();
     assert_eq!(sent["state"], "sent_email");
     assert_eq!(message_ids(&sent), vec![1060003]);
     let code = code_in(&last_message(&ts, "browser-recover@example.org").await.1);
-    let res = spa
-        .post(format!("{}/self-service/recovery?flow={id}", ts.public_url))
-        .header("accept", "application/json")
-        .json(&json!({ "csrf_token": csrf, "method": "code", "code": code }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_json(
+        &ts,
+        &spa,
+        "recovery",
+        &id,
+        &json!({ "csrf_token": csrf, "method": "code", "code": code }),
+    )
+    .await;
     assert_eq!(res.status(), 422);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"]["id"], "browser_location_change_required");
@@ -672,23 +627,19 @@ async fn recovery_link_api_browser_and_spa_flows() {
 
     // Browser.
     let b = browser();
-    let res = b
-        .get(format!("{}/self-service/recovery/browser", ts.public_url))
-        .send()
-        .await
-        .unwrap();
-    let id = flow_param(&location(&res));
-    let csrf = csrf_of(&fetch_flow(&ts, &b, "recovery", &id).await);
-    let res = b
-        .post(format!("{}/self-service/recovery?flow={id}", ts.public_url))
-        .form(&[
+    let (id, csrf) = open_browser_flow(&ts, &b, "recovery").await;
+    let res = post_form(
+        &ts,
+        &b,
+        "recovery",
+        &id,
+        &[
             ("csrf_token", csrf.as_str()),
             ("method", "link"),
             ("email", "link-recover@example.org"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let link = link_in(
         &ts,
@@ -708,19 +659,18 @@ async fn recovery_link_api_browser_and_spa_flows() {
     let sid = flow_param(&settings_ui);
     let sf = fetch_flow(&ts, &b, "settings", &sid).await;
     assert_eq!(message_ids(&sf), vec![1060001]);
-    let res = b
-        .post(format!(
-            "{}/self-service/settings?flow={sid}",
-            ts.public_url
-        ))
-        .form(&[
+    let res = post_form(
+        &ts,
+        &b,
+        "settings",
+        &sid,
+        &[
             ("csrf_token", csrf_of(&sf).as_str()),
             ("method", "password"),
             ("password", "a-brand-new-passphrase-7782"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(
         message_ids(&fetch_flow(&ts, &b, "settings", &sid).await),
@@ -735,23 +685,9 @@ async fn recovery_link_api_browser_and_spa_flows() {
 
     // SPA.
     let spa = browser();
-    let flow: Value = spa
-        .get(format!("{}/self-service/recovery/browser", ts.public_url))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let flow: Value = spa_flow(&ts, &spa, "recovery").await;
     let id = flow["id"].as_str().unwrap();
-    let res = spa
-        .post(format!("{}/self-service/recovery?flow={id}", ts.public_url))
-        .header("accept", "application/json")
-        .json(&json!({ "csrf_token": csrf_of(&flow), "method": "link", "email": "link-recover@example.org" }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_json(&ts, &spa, "recovery", id, &json!({ "csrf_token": csrf_of(&flow), "method": "link", "email": "link-recover@example.org" })).await;
     assert_eq!(res.status(), 200);
     let sent: Value = res.json().await.unwrap();
     assert_eq!(message_ids(&sent), vec![1060002]);
@@ -1084,24 +1020,20 @@ async fn recovery_refuses_sessions_and_replaces_expired_flows() {
 
     // A logged-in browser cannot start recovery.
     let b = browser();
-    let res = b
-        .get(format!("{}/self-service/login/browser", ts.public_url))
-        .send()
-        .await
-        .unwrap();
-    let id = flow_param(&location(&res));
-    let csrf = csrf_of(&fetch_flow(&ts, &b, "login", &id).await);
-    let res = b
-        .post(format!("{}/self-service/login?flow={id}", ts.public_url))
-        .form(&[
+    let (id, csrf) = open_browser_flow(&ts, &b, "login").await;
+    let res = post_form(
+        &ts,
+        &b,
+        "login",
+        &id,
+        &[
             ("csrf_token", csrf.as_str()),
             ("method", "password"),
             ("identifier", "expired-flow@example.org"),
             ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let res = b
         .get(format!("{}/self-service/recovery/browser", ts.public_url))

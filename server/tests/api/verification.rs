@@ -5,10 +5,13 @@
 use ory_kratos_client::models;
 use serde_json::{Value, json};
 
+use crate::flowkit::{
+    browser, csrf_of, fetch_flow, flow_param, open_browser_flow, post_form, post_json, spa_flow,
+};
 use crate::harness::{self, TestServer};
 use crate::recovery::{
-    PASSWORD, address_status, browser, code_in, config, config_with, create_identity, csrf_of,
-    fetch_flow, flow_param, last_message, link_in, location, message_ids, messages_to, sdk, start,
+    PASSWORD, address_status, code_in, config, config_with, create_identity, last_message, link_in,
+    location, message_ids, messages_to, sdk, start,
 };
 
 fn code_body(email: Option<&str>, code: Option<&str>) -> models::UpdateVerificationFlowBody {
@@ -18,6 +21,15 @@ fn code_body(email: Option<&str>, code: Option<&str>) -> models::UpdateVerificat
     m.email = email.map(str::to_string);
     m.code = code.map(str::to_string);
     models::UpdateVerificationFlowBody::Code(Box::new(m))
+}
+
+fn link_body(email: &str) -> models::UpdateVerificationFlowBody {
+    models::UpdateVerificationFlowBody::Link(Box::new(
+        models::UpdateVerificationFlowWithLinkMethod::new(
+            email.into(),
+            models::update_verification_flow_with_link_method::MethodEnum::Link,
+        ),
+    ))
 }
 
 /// Registers through the API; returns the response JSON.
@@ -95,30 +107,19 @@ async fn verification_code_browser_and_spa_flows() {
 
     // Browser: submit the address, then open the link from the message, then submit the code.
     let b = browser();
-    let res = b
-        .get(format!(
-            "{}/self-service/verification/browser",
-            ts.public_url
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let id = flow_param(&location(&res));
-    let csrf = csrf_of(&fetch_flow(&ts, &b, "verification", &id).await);
-    let res = b
-        .post(format!(
-            "{}/self-service/verification?flow={id}",
-            ts.public_url
-        ))
-        .form(&[
+    let (id, csrf) = open_browser_flow(&ts, &b, "verification").await;
+    let res = post_form(
+        &ts,
+        &b,
+        "verification",
+        &id,
+        &[
             ("csrf_token", csrf.as_str()),
             ("method", "code"),
             ("email", "verify-me@example.org"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let flow = fetch_flow(&ts, &b, "verification", &id).await;
     assert_eq!(flow["state"], "sent_email");
@@ -139,19 +140,18 @@ async fn verification_code_browser_and_spa_flows() {
         .find(|n| n["attributes"]["name"] == "code")
         .unwrap();
     assert_eq!(code_node["attributes"]["value"], code.as_str());
-    let res = b
-        .post(format!(
-            "{}/self-service/verification?flow={id}",
-            ts.public_url
-        ))
-        .form(&[
+    let res = post_form(
+        &ts,
+        &b,
+        "verification",
+        &id,
+        &[
             ("csrf_token", csrf_of(&flow).as_str()),
             ("method", "code"),
             ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let flow = fetch_flow(&ts, &b, "verification", &id).await;
     assert_eq!(flow["state"], "passed_challenge");
@@ -160,42 +160,27 @@ async fn verification_code_browser_and_spa_flows() {
     // SPA.
     let identity = create_identity(&ts, "spa-verify@example.org").await;
     let spa = browser();
-    let flow: Value = spa
-        .get(format!(
-            "{}/self-service/verification/browser",
-            ts.public_url
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let flow: Value = spa_flow(&ts, &spa, "verification").await;
     let id = flow["id"].as_str().unwrap();
     let csrf = csrf_of(&flow);
-    let res = spa
-        .post(format!(
-            "{}/self-service/verification?flow={id}",
-            ts.public_url
-        ))
-        .header("accept", "application/json")
-        .json(&json!({ "csrf_token": csrf, "method": "code", "email": "spa-verify@example.org" }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_json(
+        &ts,
+        &spa,
+        "verification",
+        id,
+        &json!({ "csrf_token": csrf, "method": "code", "email": "spa-verify@example.org" }),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let code = code_in(&last_message(&ts, "spa-verify@example.org").await.1);
-    let res = spa
-        .post(format!(
-            "{}/self-service/verification?flow={id}",
-            ts.public_url
-        ))
-        .header("accept", "application/json")
-        .json(&json!({ "csrf_token": csrf, "method": "code", "code": code }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_json(
+        &ts,
+        &spa,
+        "verification",
+        id,
+        &json!({ "csrf_token": csrf, "method": "code", "code": code }),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let done: Value = res.json().await.unwrap();
     assert_eq!(done["state"], "passed_challenge");
@@ -214,12 +199,7 @@ async fn verification_link_api_browser_and_spa_flows() {
     let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
-    let body = models::UpdateVerificationFlowBody::Link(Box::new(
-        models::UpdateVerificationFlowWithLinkMethod::new(
-            "api-link@example.org".into(),
-            models::update_verification_flow_with_link_method::MethodEnum::Link,
-        ),
-    ));
+    let body = link_body("api-link@example.org");
     let sent = sdk::update_verification_flow(&sdk, &flow.id, body, None, None)
         .await
         .unwrap();
@@ -306,30 +286,20 @@ async fn verification_link_after_registration_browser_redirects_with_hook() {
     ))
     .await;
     let b = browser();
-    let res = b
-        .get(format!(
-            "{}/self-service/registration/browser",
-            ts.public_url
-        ))
-        .send()
-        .await
-        .unwrap();
-    let id = flow_param(&location(&res));
-    let csrf = csrf_of(&fetch_flow(&ts, &b, "registration", &id).await);
-    let res = b
-        .post(format!(
-            "{}/self-service/registration?flow={id}",
-            ts.public_url
-        ))
-        .form(&[
+    let (id, csrf) = open_browser_flow(&ts, &b, "registration").await;
+    let res = post_form(
+        &ts,
+        &b,
+        "registration",
+        &id,
+        &[
             ("csrf_token", csrf.as_str()),
             ("method", "password"),
             ("password", PASSWORD),
             ("traits.email", "hooked@example.org"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let to = location(&res);
     assert!(to.starts_with("http://ui.test/verification?flow="), "{to}");
@@ -558,12 +528,7 @@ async fn verification_link_notifies_unknown_recipients_when_configured() {
     let flow = sdk::create_native_verification_flow(&sdk, None)
         .await
         .unwrap();
-    let body = models::UpdateVerificationFlowBody::Link(Box::new(
-        models::UpdateVerificationFlowWithLinkMethod::new(
-            "stranger@example.org".into(),
-            models::update_verification_flow_with_link_method::MethodEnum::Link,
-        ),
-    ));
+    let body = link_body("stranger@example.org");
     let sent = sdk::update_verification_flow(&sdk, &flow.id, body, None, None)
         .await
         .unwrap();

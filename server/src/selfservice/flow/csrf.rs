@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::{Flow, FlowType};
 use crate::app::App;
 use crate::error::{ApiError, Result};
 use crate::http::Request;
@@ -31,6 +32,18 @@ pub fn token_from_cookie(app: &App, req: &Request) -> Option<Vec<u8>> {
     let value = req.cookie(&cookie_name(app))?;
     let raw = STANDARD.decode(value).ok()?;
     (raw.len() == TOKEN_LEN).then_some(raw)
+}
+
+/// Gives a new browser flow this browser's CSRF token (a new one if it has none); returns the
+/// cookie to set for a new token. API flows are left alone.
+pub fn protect_new_flow(app: &App, req: &Request, flow: &mut Flow) -> Vec<Cookie> {
+    if flow.flow_type != FlowType::Browser {
+        return Vec::new();
+    }
+    let (raw, cookie) = ensure_token(app, req);
+    flow.csrf_token = mask(&raw);
+    flow.ui.set_csrf(&flow.csrf_token.clone());
+    cookie.into_iter().collect()
 }
 
 /// The request's CSRF token, or a new one with the cookie that must be set for it.

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::error::{ApiError, Result};
-use crate::http::Request;
+use crate::http::{Request, Response, response};
 use crate::identity::Identity;
 use crate::session::Aal;
 use crate::ui::Container;
@@ -178,6 +178,12 @@ impl Flow {
         self.expires_at <= Utc::now()
     }
 
+    /// Whether the admin API created this flow: the browser that opens it did not, so it carries
+    /// no CSRF token of it (Kratos's `DangerousSkipCSRFCheck`).
+    pub fn skips_csrf_check(&self) -> bool {
+        self.data.internal.get(SKIP_CSRF_CHECK) == Some(&Value::Bool(true))
+    }
+
     /// The flow's UI URL: `<ui_url>?flow=<id>`.
     pub fn ui_url(&self, base: &url::Url) -> String {
         let mut url = base.clone();
@@ -269,6 +275,9 @@ impl Flow {
     }
 }
 
+/// Flow data key marking flows created by the admin API (see [`Flow::skips_csrf_check`]).
+pub const SKIP_CSRF_CHECK: &str = "dangerous_skip_csrf_check";
+
 fn initial_state(kind: FlowKind) -> &'static str {
     match kind {
         FlowKind::Settings => "show_form",
@@ -294,4 +303,25 @@ pub fn id_param(req: &Request) -> Result<Uuid> {
             .with_reason("The id query parameter is missing or malformed.")
             .into()),
     }
+}
+
+/// The flow a submission names in `?flow=`.
+pub async fn submitted(app: &App, req: &Request, kind: FlowKind) -> Result<Flow> {
+    let id = flow_id_param(req)?;
+    crate::selfservice::login::load_flow(app, req, kind, id).await
+}
+
+/// `GET /self-service/<kind>/flows?id=`: the flow, for the browser that created it (flows made
+/// by the admin API excepted), unless it expired.
+pub async fn fetch(app: &App, req: &Request, kind: FlowKind) -> Result<Response> {
+    use crate::selfservice::login::{check_flow_owner, expired_on_fetch, load_flow};
+    let id = id_param(req)?;
+    let flow = load_flow(app, req, kind, id).await?;
+    if !flow.skips_csrf_check() {
+        check_flow_owner(app, req, &flow)?;
+    }
+    if flow.is_expired() {
+        return Err(expired_on_fetch(app, &flow).into());
+    }
+    Ok(response::ok(&flow.to_json(None)))
 }

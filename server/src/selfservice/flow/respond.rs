@@ -85,8 +85,67 @@ pub fn location_change_required(to: &str) -> ApiError {
         .with_envelope("redirect_browser_to", to)
 }
 
+/// The answer of a browser init endpoint: the new flow; for a caller who already has a session,
+/// the error as JSON if asked for, else a redirect to `signed_in_to()`; any other error as
+/// [`forward`] renders it.
+pub async fn new_browser_flow(
+    app: &App,
+    req: &Request,
+    created: Result<(Flow, Vec<Cookie>)>,
+    ui_url: &Url,
+    signed_in_to: impl FnOnce() -> Result<Url>,
+) -> Result<Response> {
+    match created {
+        Ok((flow, cookies)) => Ok(send_new_flow(req, &flow, None, ui_url, &cookies)),
+        Err(Error::Api(api)) if api.id.as_deref() == Some("session_already_available") => {
+            let to = signed_in_to()?;
+            Ok(if req.accepts_json() {
+                response::render_error(&Error::Api(api), req.request_id.as_deref())
+            } else {
+                response::redirect(to.as_str())
+            })
+        }
+        Err(err) => Ok(forward(app, req, None, err).await),
+    }
+}
+
+/// A submission to an expired flow: a 410 with `use_flow_id` pointing at `replacement`, or for
+/// browsers a redirect to it; if no replacement could be made, that error.
+pub async fn expired(
+    app: &App,
+    req: &Request,
+    flow: &Flow,
+    replacement: Result<Flow>,
+    ui_url: &Url,
+) -> Response {
+    match replacement {
+        Ok(new_flow) if wants_json(req, flow.flow_type) => response::render_error(
+            &flow.expired_error(new_flow.id).into(),
+            req.request_id.as_deref(),
+        ),
+        Ok(new_flow) => response::redirect(&new_flow.ui_url(ui_url)),
+        Err(err) => forward(app, req, Some(flow), err).await,
+    }
+}
+
+/// [`flow_error`] for a failed submission whose form is shown again: a browser flow gets this
+/// browser's CSRF token so the form can be resent.
+pub async fn submit_error(
+    app: &App,
+    req: &Request,
+    mut flow: Flow,
+    group: Group,
+    err: Error,
+    ui_url: &Url,
+) -> Response {
+    if flow.is_browser() {
+        let (raw, _) = super::csrf::ensure_token(app, req);
+        flow.ui.set_csrf(&super::csrf::mask(&raw));
+    }
+    flow_error(app, req, Some(flow), group, err, ui_url).await
+}
+
 /// Renders an error that happened while handling `flow` (or before one was loaded), Kratos-style:
-/// - an expired flow is replaced by `replacement` (410 with `use_flow_id`, or a redirect);
 /// - form messages and 400s become messages in the flow's UI, which is stored and re-sent (400);
 /// - anything else goes to the error UI (browsers) or is returned as a JSON error.
 pub async fn flow_error(
@@ -96,19 +155,10 @@ pub async fn flow_error(
     group: Group,
     err: Error,
     ui_url: &Url,
-    replacement: Option<Flow>,
 ) -> Response {
     let Some(mut flow) = flow else {
         return forward(app, req, None, err).await;
     };
-    if let Some(new_flow) = replacement {
-        let api = flow.expired_error(new_flow.id);
-        return if wants_json(req, flow.flow_type) {
-            response::render_error(&api.into(), req.request_id.as_deref())
-        } else {
-            response::redirect(&new_flow.ui_url(ui_url))
-        };
-    }
     let status = match &err {
         Error::Form(form) => {
             flow.ui.reset_messages();

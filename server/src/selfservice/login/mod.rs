@@ -116,13 +116,7 @@ pub async fn new_flow(
     {
         flow.ui.messages.push(crate::text::info_login_mfa());
     }
-    let mut cookies = Vec::new();
-    if flow_type == FlowType::Browser {
-        let (raw, cookie) = csrf::ensure_token(app, req);
-        cookies.extend(cookie);
-        flow.csrf_token = csrf::mask(&raw);
-        flow.ui.set_csrf(&csrf::mask(&raw));
-    }
+    let cookies = csrf::protect_new_flow(app, req, &mut flow);
     sort(&mut flow);
     let mut c = app.db.conn().await?;
     flows::insert(c.conn(), &flow).await?;
@@ -148,24 +142,11 @@ fn sort(flow: &mut Flow) {
 }
 
 async fn init_browser(app: App, req: Request) -> Result<Response> {
-    match new_flow(&app, &req, FlowType::Browser).await {
-        Ok((flow, cookies)) => Ok(respond::send_new_flow(
-            &req,
-            &flow,
-            None,
-            &ui_url(&app),
-            &cookies,
-        )),
-        Err(Error::Api(api)) if api.id.as_deref() == Some("session_already_available") => {
-            let to = return_to::after_flow(&app, req.query_param("return_to").as_deref(), None)?;
-            Ok(if req.accepts_json() {
-                response::render_error(&Error::Api(api), req.request_id.as_deref())
-            } else {
-                response::redirect(to.as_str())
-            })
-        }
-        Err(err) => Ok(respond::forward(&app, &req, None, err).await),
-    }
+    let created = new_flow(&app, &req, FlowType::Browser).await;
+    respond::new_browser_flow(&app, &req, created, &ui_url(&app), || {
+        return_to::after_flow(&app, req.query_param("return_to").as_deref(), None)
+    })
+    .await
 }
 
 async fn init_api(app: App, req: Request) -> Result<Response> {
@@ -227,13 +208,7 @@ pub fn expired_on_fetch(app: &App, flow: &Flow) -> ApiError {
 }
 
 async fn get_flow(app: App, req: Request) -> Result<Response> {
-    let id = super::flow::id_param(&req)?;
-    let flow = load_flow(&app, &req, FlowKind::Login, id).await?;
-    check_flow_owner(&app, &req, &flow)?;
-    if flow.is_expired() {
-        return Err(expired_on_fetch(&app, &flow).into());
-    }
-    Ok(response::ok(&flow.to_json(None)))
+    super::flow::fetch(&app, &req, FlowKind::Login).await
 }
 
 /// Checks a submission's CSRF protection: API flows refuse browser traits (cookies, `Origin`),
@@ -259,49 +234,26 @@ pub fn check_submission(app: &App, req: &Request, flow: &Flow, body: &Value) -> 
 
 async fn submit(app: App, req: Request) -> Result<Response> {
     let ui = ui_url(&app);
-    let flow_id = match super::flow::flow_id_param(&req) {
-        Ok(id) => id,
-        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
-    };
-    let mut flow = match load_flow(&app, &req, FlowKind::Login, flow_id).await {
+    let mut flow = match super::flow::submitted(&app, &req, FlowKind::Login).await {
         Ok(f) => f,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
     match submit_flow(&app, &req, &mut flow).await {
         Ok(res) => Ok(res),
         Err(Error::Api(api)) if api.id.as_deref() == Some("self_service_flow_expired") => {
-            let replacement = match replace(&app, &req, &flow).await {
-                Ok(f) => f,
-                Err(e) => return Ok(respond::forward(&app, &req, Some(&flow), e).await),
-            };
-            Ok(respond::flow_error(
-                &app,
-                &req,
-                Some(flow),
-                Group::Default,
-                Error::Api(api),
-                &ui,
-                Some(replacement),
-            )
-            .await)
+            let replacement = replace(&app, &req, &flow).await;
+            Ok(respond::expired(&app, &req, &flow, replacement, &ui).await)
         }
         Err(err) => {
             let group = flow
                 .data
                 .active
                 .as_deref()
-                .and_then(group_of)
+                .and_then(strategy::group_of)
                 .unwrap_or(Group::Default);
-            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui).await)
         }
     }
-}
-
-fn group_of(method: &str) -> Option<Group> {
-    strategy::all()
-        .iter()
-        .find(|s| s.id() == method)
-        .map(|s| s.group())
 }
 
 /// A fresh flow replacing an expired one, carrying its request URL and an expiry message.

@@ -13,7 +13,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::flow::{Flow, FlowKind, FlowType, csrf, respond, return_to};
-use super::login::{absolute, check_flow_owner, expired_on_fetch, load_flow};
+use super::login::absolute;
 use super::strategy::{self, Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
 use crate::config::Hook;
@@ -47,7 +47,7 @@ fn disabled() -> ApiError {
     ApiError::bad_request().with_reason("Recovery is not allowed because it was disabled.")
 }
 
-fn already_logged_in() -> ApiError {
+pub fn already_logged_in() -> ApiError {
     ApiError::bad_request()
         .with_id("session_already_available")
         .with_reason("A valid session was detected and thus recovery is not possible.")
@@ -66,7 +66,7 @@ fn method_of(app: &App, flow: &Flow) -> Result<&'static dyn Strategy> {
     strategy::of_flow(&app.config(), flow, not_found)
 }
 
-/// A new recovery flow with the active method's form, not yet stored.
+/// A new recovery flow for `method`, without its form, not yet stored.
 pub fn build_flow(
     app: &App,
     req: &Request,
@@ -76,32 +76,19 @@ pub fn build_flow(
 ) -> Result<(Flow, Vec<Cookie>)> {
     let mut flow = Flow::new(app, FlowKind::Recovery, flow_type, req, lifespan)?;
     flow.data.active = Some(method.id().to_string());
-    let mut cookies = Vec::new();
-    if flow_type == FlowType::Browser {
-        let (raw, cookie) = csrf::ensure_token(app, req);
-        cookies.extend(cookie);
-        flow.csrf_token = csrf::mask(&raw);
-        flow.ui.set_csrf(&flow.csrf_token.clone());
-    }
+    let cookies = csrf::protect_new_flow(app, req, &mut flow);
     Ok((flow, cookies))
 }
 
-async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow, Vec<Cookie>)> {
-    let cfg = app.config();
-    if !cfg.selfservice.flows.recovery.enabled {
-        return Err(disabled().into());
-    }
-    if manager::optional_from_request(app, req).await?.is_some() {
-        return Err(already_logged_in().into());
-    }
-    let method = method_in_use(app)?;
-    let (mut flow, cookies) = build_flow(
-        app,
-        req,
-        flow_type,
-        cfg.selfservice.flows.recovery.lifespan,
-        method,
-    )?;
+/// A new recovery flow showing `method`'s first screen, not yet stored.
+async fn build_flow_with_form(
+    app: &App,
+    req: &Request,
+    flow_type: FlowType,
+    method: &dyn Strategy,
+) -> Result<(Flow, Vec<Cookie>)> {
+    let lifespan = app.config().selfservice.flows.recovery.lifespan;
+    let (mut flow, cookies) = build_flow(app, req, flow_type, lifespan, method)?;
     let body = Value::Object(Default::default());
     let ctx = Ctx {
         app,
@@ -110,29 +97,28 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
         session: None,
     };
     method.recovery_form(&ctx, &mut flow).await?;
+    Ok((flow, cookies))
+}
+
+async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow, Vec<Cookie>)> {
+    if !app.config().selfservice.flows.recovery.enabled {
+        return Err(disabled().into());
+    }
+    if manager::optional_from_request(app, req).await?.is_some() {
+        return Err(already_logged_in().into());
+    }
+    let (flow, cookies) = build_flow_with_form(app, req, flow_type, method_in_use(app)?).await?;
     let mut c = app.db.conn().await?;
     flows::insert(c.conn(), &flow).await?;
     Ok((flow, cookies))
 }
 
 async fn init_browser(app: App, req: Request) -> Result<Response> {
-    match new_flow(&app, &req, FlowType::Browser).await {
-        Ok((flow, cookies)) => Ok(respond::send_new_flow(
-            &req,
-            &flow,
-            None,
-            &ui_url(&app),
-            &cookies,
-        )),
-        Err(Error::Api(api)) if api.id.as_deref() == Some("session_already_available") => {
-            Ok(if req.accepts_json() {
-                response::render_error(&Error::Api(api), req.request_id.as_deref())
-            } else {
-                response::redirect(return_to::default_return_url(&app).as_str())
-            })
-        }
-        Err(err) => Ok(respond::forward(&app, &req, None, err).await),
-    }
+    let created = new_flow(&app, &req, FlowType::Browser).await;
+    respond::new_browser_flow(&app, &req, created, &ui_url(&app), || {
+        Ok(return_to::default_return_url(&app))
+    })
+    .await
 }
 
 async fn init_api(app: App, req: Request) -> Result<Response> {
@@ -144,23 +130,7 @@ async fn get_flow(app: App, req: Request) -> Result<Response> {
     if !app.config().selfservice.flows.recovery.enabled {
         return Err(disabled().into());
     }
-    let id = super::flow::id_param(&req)?;
-    let flow = load_flow(&app, &req, FlowKind::Recovery, id).await?;
-    if !skips_csrf_check(&flow) {
-        check_flow_owner(&app, &req, &flow)?;
-    }
-    if flow.is_expired() {
-        return Err(expired_on_fetch(&app, &flow).into());
-    }
-    Ok(response::ok(&flow.to_json(None)))
-}
-
-/// Flow data key marking flows created by the admin API: the browser that opens them did not
-/// create them, so they carry no CSRF token of it (Kratos's `DangerousSkipCSRFCheck`).
-pub const SKIP_CSRF_CHECK: &str = "dangerous_skip_csrf_check";
-
-pub fn skips_csrf_check(flow: &Flow) -> bool {
-    flow.data.internal.get(SKIP_CSRF_CHECK) == Some(&Value::Bool(true))
+    super::flow::fetch(&app, &req, FlowKind::Recovery).await
 }
 
 /// The submission: the JSON or form body, or for link clicks (`GET`) the query.
@@ -171,23 +141,12 @@ pub fn submission_body(req: &Request) -> Result<Value> {
     req.form_or_json()
 }
 
-fn group_of(flow: &Flow) -> Group {
-    match flow.data.active.as_deref() {
-        Some("link") => Group::Link,
-        _ => Group::Code,
-    }
-}
-
 async fn submit(app: App, req: Request) -> Result<Response> {
     let ui = ui_url(&app);
     if !app.config().selfservice.flows.recovery.enabled {
         return Ok(respond::forward(&app, &req, None, disabled().into()).await);
     }
-    let flow_id = match super::flow::flow_id_param(&req) {
-        Ok(id) => id,
-        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
-    };
-    let mut flow = match load_flow(&app, &req, FlowKind::Recovery, flow_id).await {
+    let mut flow = match super::flow::submitted(&app, &req, FlowKind::Recovery).await {
         Ok(f) => f,
         Err(Error::Api(api)) if api.code == 404 => {
             let err = ApiError::not_found()
@@ -201,32 +160,16 @@ async fn submit(app: App, req: Request) -> Result<Response> {
             flow.expires_at,
             chrono::Utc::now() - flow.expires_at,
         );
-        return match replacement(&app, &req, &flow, message).await {
-            Ok(new_flow) => {
-                let err = Error::Api(Box::new(flow.expired_error(new_flow.id)));
-                Ok(respond::flow_error(
-                    &app,
-                    &req,
-                    Some(flow),
-                    Group::Default,
-                    err,
-                    &ui,
-                    Some(new_flow),
-                )
-                .await)
-            }
-            Err(e) => Ok(respond::forward(&app, &req, Some(&flow), e).await),
-        };
+        let replacement = replacement(&app, &req, &flow, message).await;
+        return Ok(respond::expired(&app, &req, &flow, replacement, &ui).await);
     }
     let body = match submission_body(&req) {
         Ok(b) => b,
         Err(err) => {
-            return Ok(
-                respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui, None).await,
-            );
+            return Ok(respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui).await);
         }
     };
-    let group = group_of(&flow);
+    let group = strategy::one_time_group(&flow);
     match submit_flow(&app, &req, &mut flow, &body).await {
         Ok(res) => Ok(res),
         Err(err) => {
@@ -238,19 +181,13 @@ async fn submit(app: App, req: Request) -> Result<Response> {
             {
                 *node = node.clone().with_value(email);
             }
-            if flow.is_browser() {
-                let (raw, _) = csrf::ensure_token(&app, &req);
-                flow.ui.set_csrf(&csrf::mask(&raw));
-            }
-            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+            Ok(respond::submit_error(&app, &req, flow, group, err, &ui).await)
         }
     }
 }
 
 async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) -> Result<Response> {
-    if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
-        flow.data.transient_payload = Some(tp.clone());
-    }
+    strategy::keep_transient_payload(flow, body);
     let session = manager::optional_from_request(app, req).await?;
     let ctx = Ctx {
         app,
@@ -258,19 +195,11 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) ->
         body,
         session: session.as_ref(),
     };
-    let method = method_of(app, flow)?;
-    match method.recover(&ctx, flow).await? {
-        OneTimeOutcome::NotResponsible => Err(crate::error::FormErrors::global(
-            crate::text::error_validation_recovery_no_strategy_found(),
-        )
-        .into()),
-        OneTimeOutcome::Respond(res) => Ok(res),
-        OneTimeOutcome::Updated => {
-            let mut c = app.db.conn().await?;
-            flows::update(c.conn(), flow).await?;
-            Ok(send_updated(app, req, flow))
-        }
-    }
+    let outcome = method_of(app, flow)?.recover(&ctx, flow).await?;
+    let no_strategy = crate::text::error_validation_recovery_no_strategy_found();
+    outcome
+        .answer(app, flow, no_strategy, |flow| send_updated(app, req, flow))
+        .await
 }
 
 /// A flow the method changed: browsers go back to the UI, everyone else gets the flow.
@@ -284,25 +213,9 @@ pub fn send_updated(app: &App, req: &Request, flow: &Flow) -> Response {
 
 /// A stored replacement for `old` (same type and return URL) carrying `message`.
 async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Flow> {
-    let cfg = app.config();
-    let method = method_of(app, old)?;
-    let (mut flow, _) = build_flow(
-        app,
-        req,
-        old.flow_type,
-        cfg.selfservice.flows.recovery.lifespan,
-        method,
-    )?;
+    let (mut flow, _) = build_flow_with_form(app, req, old.flow_type, method_of(app, old)?).await?;
     flow.request_url = old.request_url.clone();
     flow.return_to = old.return_to.clone();
-    let body = Value::Object(Default::default());
-    let ctx = Ctx {
-        app,
-        req,
-        body: &body,
-        session: None,
-    };
-    method.recovery_form(&ctx, &mut flow).await?;
     flow.ui.messages.push(message);
     let mut c = app.db.conn().await?;
     flows::insert(c.conn(), &flow).await?;
@@ -311,7 +224,12 @@ async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> 
 
 /// Abandons `old` for a new flow showing `message` (a used or invalid secret, too many
 /// attempts): browsers are sent to the new flow's UI, JSON clients to the new flow itself.
-pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Response> {
+pub async fn retry(
+    app: &App,
+    req: &Request,
+    old: &Flow,
+    message: Message,
+) -> Result<OneTimeOutcome> {
     let flow = replacement(app, req, old, message).await?;
     let mut res = if req.is_json_request() || flow.flow_type == FlowType::Api {
         let mut url = app.config().public_base_url();
@@ -330,7 +248,7 @@ pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Re
     {
         response::add_cookie(&mut res, &cookie.to_header());
     }
-    Ok(res)
+    Ok(OneTimeOutcome::Respond(res))
 }
 
 /// The model every recovery and verification template receives besides its secret.
@@ -342,22 +260,6 @@ pub fn message_model(flow: &Flow, to: &str, identity: Option<&Identity>, minutes
         "TransientPayload": flow.data.transient_payload.clone().unwrap_or_else(|| json!({})),
         "ExpiresInMinutes": minutes,
     })
-}
-
-/// The identity owning a recovery address, with everything loaded.
-pub async fn recovery_address_owner(app: &App, via: &str, value: &str) -> Result<Option<Identity>> {
-    let mut c = app.db.conn().await?;
-    let Some(id) =
-        crate::persistence::identities::find_recovery_address_owner(c.conn(), via, value).await?
-    else {
-        return Ok(None);
-    };
-    crate::persistence::identities::find(
-        c.conn(),
-        id,
-        crate::persistence::identities::Expand::EVERYTHING,
-    )
-    .await
 }
 
 /// Completes a recovery for `identity`: a session, the post-recovery hooks, and a settings flow

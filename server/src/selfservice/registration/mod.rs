@@ -8,13 +8,11 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::flow::{Flow, FlowKind, FlowType, csrf, respond, return_to};
-use super::login::{
-    absolute, already_logged_in, check_flow_owner, check_submission, expired_on_fetch, load_flow,
-};
+use super::login::{absolute, already_logged_in, check_submission};
 use super::strategy::{self, Ctx, RegistrationOutcome};
 use crate::app::App;
 use crate::config::Hook;
-use crate::error::{ApiError, Error, Result};
+use crate::error::{ApiError, Result};
 use crate::http::cookie::Cookie;
 use crate::http::{Request, Response, RouterBuilder, response};
 use crate::identity::Identity;
@@ -108,13 +106,7 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
     for s in strategy::enabled(&cfg) {
         s.registration_form(&ctx, &mut flow, &schema).await?;
     }
-    let mut cookies = Vec::new();
-    if flow_type == FlowType::Browser {
-        let (raw, cookie) = csrf::ensure_token(app, req);
-        cookies.extend(cookie);
-        flow.csrf_token = csrf::mask(&raw);
-        flow.ui.set_csrf(&csrf::mask(&raw));
-    }
+    let cookies = csrf::protect_new_flow(app, req, &mut flow);
     sort(&mut flow, &schema);
     let mut c = app.db.conn().await?;
     flows::insert(c.conn(), &flow).await?;
@@ -141,24 +133,11 @@ pub fn sort(flow: &mut Flow, schema: &Value) {
 }
 
 async fn init_browser(app: App, req: Request) -> Result<Response> {
-    match new_flow(&app, &req, FlowType::Browser).await {
-        Ok((flow, cookies)) => Ok(respond::send_new_flow(
-            &req,
-            &flow,
-            None,
-            &ui_url(&app),
-            &cookies,
-        )),
-        Err(Error::Api(api)) if api.id.as_deref() == Some("session_already_available") => {
-            let to = return_to::after_flow(&app, req.query_param("return_to").as_deref(), None)?;
-            Ok(if req.accepts_json() {
-                response::render_error(&Error::Api(api), req.request_id.as_deref())
-            } else {
-                response::redirect(to.as_str())
-            })
-        }
-        Err(err) => Ok(respond::forward(&app, &req, None, err).await),
-    }
+    let created = new_flow(&app, &req, FlowType::Browser).await;
+    respond::new_browser_flow(&app, &req, created, &ui_url(&app), || {
+        return_to::after_flow(&app, req.query_param("return_to").as_deref(), None)
+    })
+    .await
 }
 
 async fn init_api(app: App, req: Request) -> Result<Response> {
@@ -167,22 +146,12 @@ async fn init_api(app: App, req: Request) -> Result<Response> {
 }
 
 async fn get_flow(app: App, req: Request) -> Result<Response> {
-    let id = super::flow::id_param(&req)?;
-    let flow = load_flow(&app, &req, FlowKind::Registration, id).await?;
-    check_flow_owner(&app, &req, &flow)?;
-    if flow.is_expired() {
-        return Err(expired_on_fetch(&app, &flow).into());
-    }
-    Ok(response::ok(&flow.to_json(None)))
+    super::flow::fetch(&app, &req, FlowKind::Registration).await
 }
 
 async fn submit(app: App, req: Request) -> Result<Response> {
     let ui = ui_url(&app);
-    let flow_id = match super::flow::flow_id_param(&req) {
-        Ok(id) => id,
-        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
-    };
-    let mut flow = match load_flow(&app, &req, FlowKind::Registration, flow_id).await {
+    let mut flow = match super::flow::submitted(&app, &req, FlowKind::Registration).await {
         Ok(f) => f,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
@@ -197,28 +166,13 @@ async fn submit(app: App, req: Request) -> Result<Response> {
         return Err(already_logged_in().into());
     }
     if flow.is_expired() {
-        let replacement = match replace(&app, &req, &flow).await {
-            Ok(f) => f,
-            Err(e) => return Ok(respond::forward(&app, &req, Some(&flow), e).await),
-        };
-        let err = Error::Api(Box::new(flow.expired_error(replacement.id)));
-        return Ok(respond::flow_error(
-            &app,
-            &req,
-            Some(flow),
-            Group::Default,
-            err,
-            &ui,
-            Some(replacement),
-        )
-        .await);
+        let replacement = replace(&app, &req, &flow).await;
+        return Ok(respond::expired(&app, &req, &flow, replacement, &ui).await);
     }
     let body = match req.form_or_json() {
         Ok(b) => b,
         Err(err) => {
-            return Ok(
-                respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui, None).await,
-            );
+            return Ok(respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui).await);
         }
     };
     let mut group = Group::Default;
@@ -229,11 +183,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
                 flow.ui
                     .update_values_from_json(traits, "traits", Group::Default);
             }
-            if flow.is_browser() {
-                let (raw, _) = csrf::ensure_token(&app, &req);
-                flow.ui.set_csrf(&csrf::mask(&raw));
-            }
-            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+            Ok(respond::submit_error(&app, &req, flow, group, err, &ui).await)
         }
     }
 }

@@ -110,14 +110,8 @@ async fn new_flow(
     )?;
     flow.identity_id = Some(identity.id);
     flow.session_id = Some(session.id);
-    let mut cookies = Vec::new();
     populate(app, req, session, &identity, &mut flow).await?;
-    if flow_type == FlowType::Browser {
-        let (raw, cookie) = csrf::ensure_token(app, req);
-        cookies.extend(cookie);
-        flow.csrf_token = csrf::mask(&raw);
-        flow.ui.set_csrf(&csrf::mask(&raw));
-    }
+    let cookies = csrf::protect_new_flow(app, req, &mut flow);
     let mut c = app.db.conn().await?;
     flows::insert(c.conn(), &flow).await?;
     Ok((flow, cookies))
@@ -315,28 +309,16 @@ async fn submit(app: App, req: Request) -> Result<Response> {
                 f.return_to = flow.return_to.clone();
                 let mut c = app.db.conn().await?;
                 flows::update(c.conn(), &f).await?;
-                f
+                Ok(f)
             }
-            Err(e) => return Ok(respond::forward(&app, &req, Some(&flow), e).await),
+            Err(e) => Err(e),
         };
-        let err = Error::Api(Box::new(flow.expired_error(replacement.id)));
-        return Ok(respond::flow_error(
-            &app,
-            &req,
-            Some(flow),
-            Group::Default,
-            err,
-            &ui,
-            Some(replacement),
-        )
-        .await);
+        return Ok(respond::expired(&app, &req, &flow, replacement, &ui).await);
     }
     let body = match req.form_or_json() {
         Ok(b) => b,
         Err(err) => {
-            return Ok(
-                respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui, None).await,
-            );
+            return Ok(respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui).await);
         }
     };
     let mut group = Group::Default;
@@ -364,11 +346,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
                 flow.ui
                     .update_values_from_json(traits, "traits", Group::Profile);
             }
-            if flow.is_browser() {
-                let (raw, _) = csrf::ensure_token(&app, &req);
-                flow.ui.set_csrf(&csrf::mask(&raw));
-            }
-            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+            Ok(respond::submit_error(&app, &req, flow, group, err, &ui).await)
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod link;
+pub mod one_time;
 pub mod password;
 pub mod profile;
 
@@ -73,6 +74,37 @@ pub enum OneTimeOutcome {
     Updated,
     /// The method answered itself: the flow finished, or was replaced by a new one.
     Respond(Response),
+}
+
+impl OneTimeOutcome {
+    /// The flow handler's answer: `no_strategy` as a form error if no method took the
+    /// submission; a changed flow is stored and answered with `send_updated`.
+    pub async fn answer(
+        self,
+        app: &App,
+        flow: &Flow,
+        no_strategy: crate::text::Message,
+        send_updated: impl FnOnce(&Flow) -> Response,
+    ) -> Result<Response> {
+        match self {
+            OneTimeOutcome::NotResponsible => {
+                Err(crate::error::FormErrors::global(no_strategy).into())
+            }
+            OneTimeOutcome::Respond(res) => Ok(res),
+            OneTimeOutcome::Updated => {
+                let mut c = app.db.conn().await?;
+                crate::persistence::flows::update(c.conn(), flow).await?;
+                Ok(send_updated(flow))
+            }
+        }
+    }
+}
+
+/// Keeps a submission's `transient_payload` on the flow, for the messages it sends.
+pub fn keep_transient_payload(flow: &mut Flow, body: &Value) {
+    if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
+        flow.data.transient_payload = Some(tp.clone());
+    }
 }
 
 #[async_trait]
@@ -168,6 +200,20 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &code::Code,
         &link::Link,
     ]
+}
+
+/// The UI group of the method named `method`.
+pub fn group_of(method: &str) -> Option<Group> {
+    all().iter().find(|s| s.id() == method).map(|s| s.group())
+}
+
+/// The group a recovery or verification flow's messages go to: its method's.
+pub fn one_time_group(flow: &Flow) -> Group {
+    flow.data
+        .active
+        .as_deref()
+        .and_then(group_of)
+        .unwrap_or(Group::Code)
 }
 
 /// The enabled methods.

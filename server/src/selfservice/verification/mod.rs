@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::flow::{Flow, FlowKind, FlowType, csrf, respond};
-use super::login::{absolute, check_flow_owner, expired_on_fetch, load_flow};
+use super::login::absolute;
 use super::strategy::{self, Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
 use crate::error::{ApiError, Error, Result};
@@ -83,13 +83,7 @@ async fn build_flow(
         cfg.selfservice.flows.verification.lifespan,
     )?;
     flow.data.active = Some(method.id().to_string());
-    let mut cookies = Vec::new();
-    if flow_type == FlowType::Browser {
-        let (raw, cookie) = csrf::ensure_token(app, req);
-        cookies.extend(cookie);
-        flow.csrf_token = csrf::mask(&raw);
-        flow.ui.set_csrf(&flow.csrf_token.clone());
-    }
+    let cookies = csrf::protect_new_flow(app, req, &mut flow);
     let body = Value::Object(Default::default());
     let ctx = Ctx {
         app,
@@ -112,16 +106,12 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
 }
 
 async fn init_browser(app: App, req: Request) -> Result<Response> {
-    match new_flow(&app, &req, FlowType::Browser).await {
-        Ok((flow, cookies)) => Ok(respond::send_new_flow(
-            &req,
-            &flow,
-            None,
-            &ui_url(&app),
-            &cookies,
-        )),
-        Err(err) => Ok(respond::forward(&app, &req, None, err).await),
-    }
+    let created = new_flow(&app, &req, FlowType::Browser).await;
+    // Verification works with or without a session, so `signed_in_to` is never asked for.
+    respond::new_browser_flow(&app, &req, created, &ui_url(&app), || {
+        Ok(super::flow::return_to::default_return_url(&app))
+    })
+    .await
 }
 
 async fn init_api(app: App, req: Request) -> Result<Response> {
@@ -133,20 +123,7 @@ async fn get_flow(app: App, req: Request) -> Result<Response> {
     if !app.config().selfservice.flows.verification.enabled {
         return Err(disabled().into());
     }
-    let id = super::flow::id_param(&req)?;
-    let flow = load_flow(&app, &req, FlowKind::Verification, id).await?;
-    check_flow_owner(&app, &req, &flow)?;
-    if flow.is_expired() {
-        return Err(expired_on_fetch(&app, &flow).into());
-    }
-    Ok(response::ok(&flow.to_json(None)))
-}
-
-fn group_of(flow: &Flow) -> Group {
-    match flow.data.active.as_deref() {
-        Some("link") => Group::Link,
-        _ => Group::Code,
-    }
+    super::flow::fetch(&app, &req, FlowKind::Verification).await
 }
 
 async fn submit(app: App, req: Request) -> Result<Response> {
@@ -154,11 +131,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
     if !app.config().selfservice.flows.verification.enabled {
         return Ok(respond::forward(&app, &req, None, disabled().into()).await);
     }
-    let flow_id = match super::flow::flow_id_param(&req) {
-        Ok(id) => id,
-        Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
-    };
-    let mut flow = match load_flow(&app, &req, FlowKind::Verification, flow_id).await {
+    let mut flow = match super::flow::submitted(&app, &req, FlowKind::Verification).await {
         Ok(f) => f,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
@@ -167,32 +140,16 @@ async fn submit(app: App, req: Request) -> Result<Response> {
             flow.expires_at,
             chrono::Utc::now() - flow.expires_at,
         );
-        return match replacement(&app, &req, &flow, message).await {
-            Ok(new_flow) => {
-                let err = Error::Api(Box::new(flow.expired_error(new_flow.id)));
-                Ok(respond::flow_error(
-                    &app,
-                    &req,
-                    Some(flow),
-                    Group::Default,
-                    err,
-                    &ui,
-                    Some(new_flow),
-                )
-                .await)
-            }
-            Err(e) => Ok(respond::forward(&app, &req, Some(&flow), e).await),
-        };
+        let replacement = replacement(&app, &req, &flow, message).await;
+        return Ok(respond::expired(&app, &req, &flow, replacement, &ui).await);
     }
     let body = match super::recovery::submission_body(&req) {
         Ok(b) => b,
         Err(err) => {
-            return Ok(
-                respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui, None).await,
-            );
+            return Ok(respond::flow_error(&app, &req, Some(flow), Group::Default, err, &ui).await);
         }
     };
-    let group = group_of(&flow);
+    let group = strategy::one_time_group(&flow);
     match submit_flow(&app, &req, &mut flow, &body).await {
         Ok(res) => Ok(res),
         Err(err) => {
@@ -205,44 +162,31 @@ async fn submit(app: App, req: Request) -> Result<Response> {
             {
                 *node = node.clone().with_value(email);
             }
-            if flow.is_browser() {
-                let (raw, _) = csrf::ensure_token(&app, &req);
-                flow.ui.set_csrf(&csrf::mask(&raw));
-            }
-            Ok(respond::flow_error(&app, &req, Some(flow), group, err, &ui, None).await)
+            Ok(respond::submit_error(&app, &req, flow, group, err, &ui).await)
         }
     }
 }
 
 async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) -> Result<Response> {
-    if let Some(tp) = body.get("transient_payload").filter(|v| v.is_object()) {
-        flow.data.transient_payload = Some(tp.clone());
-    }
+    strategy::keep_transient_payload(flow, body);
     let ctx = Ctx {
         app,
         req,
         body,
         session: None,
     };
-    match method_of(app, flow)?.verify(&ctx, flow).await? {
-        OneTimeOutcome::NotResponsible => Err(crate::error::FormErrors::global(
-            crate::text::error_validation_verification_no_strategy_found(),
-        )
-        .into()),
-        OneTimeOutcome::Respond(res) => Ok(res),
-        OneTimeOutcome::Updated => {
-            let mut c = app.db.conn().await?;
-            flows::update(c.conn(), flow).await?;
-            Ok(
-                if req.method == http::Method::GET || (flow.is_browser() && !req.is_json_request())
-                {
-                    response::redirect(&flow.ui_url(&ui_url(app)))
-                } else {
-                    response::ok(&flow.to_json(None))
-                },
-            )
-        }
-    }
+    let outcome = method_of(app, flow)?.verify(&ctx, flow).await?;
+    let no_strategy = crate::text::error_validation_verification_no_strategy_found();
+    // Links are clicked in a browser, so `GET` submissions go back to the UI too.
+    outcome
+        .answer(app, flow, no_strategy, |flow| {
+            if req.method == http::Method::GET || (flow.is_browser() && !req.is_json_request()) {
+                response::redirect(&flow.ui_url(&ui_url(app)))
+            } else {
+                response::ok(&flow.to_json(None))
+            }
+        })
+        .await
 }
 
 async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Flow> {
@@ -257,7 +201,12 @@ async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> 
 
 /// Abandons `old` for a new flow showing `message`: browsers go to the new flow's UI, JSON
 /// clients get Kratos's 410 `self_service_flow_replaced` pointing at it.
-pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Response> {
+pub async fn retry(
+    app: &App,
+    req: &Request,
+    old: &Flow,
+    message: Message,
+) -> Result<OneTimeOutcome> {
     let flow = replacement(app, req, old, message).await?;
     if req.method != http::Method::GET && (req.is_json_request() || flow.flow_type == FlowType::Api)
     {
@@ -266,16 +215,16 @@ pub async fn retry(app: &App, req: &Request, old: &Flow, message: Message) -> Re
             .with_message("self-service flow replaced")
             .with_reason("An error occured, please use the new flow.")
             .with_envelope("use_flow_id", json!(flow.id));
-        return Ok(response::render_error(
+        return Ok(OneTimeOutcome::Respond(response::render_error(
             &err.into(),
             req.request_id.as_deref(),
-        ));
+        )));
     }
     let mut res = response::redirect(&flow.ui_url(&ui_url(app)));
     if let (_, Some(cookie)) = csrf::ensure_token(app, req) {
         response::add_cookie(&mut res, &cookie.to_header());
     }
-    Ok(res)
+    Ok(OneTimeOutcome::Respond(res))
 }
 
 /// A flow opened from a message: it may be in another browser than the one that started it, so
@@ -351,26 +300,6 @@ pub async fn complete(
     );
     flow.ui = ui;
     Ok(())
-}
-
-/// The identity owning a verifiable address.
-pub async fn verifiable_address_owner(
-    app: &App,
-    via: &str,
-    value: &str,
-) -> Result<Option<Identity>> {
-    let mut c = app.db.conn().await?;
-    let Some(id) =
-        crate::persistence::identities::find_verifiable_address_owner(c.conn(), via, value).await?
-    else {
-        return Ok(None);
-    };
-    crate::persistence::identities::find(
-        c.conn(),
-        id,
-        crate::persistence::identities::Expand::ADDRESSES,
-    )
-    .await
 }
 
 /// Starts a verification flow of `flow_type` for every pending address of `identity` and sends

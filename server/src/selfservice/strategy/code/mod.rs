@@ -5,13 +5,17 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::one_time::{
+    complete_recovery, consume, forget, mark_sent, queue, recovery_recipient, required_email,
+    store, submitted_email, verification_recipient,
+};
 use super::{Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
 use crate::config::Config;
-use crate::courier::{Channel, Outgoing, TemplateType};
-use crate::error::{ApiError, FormErrors, Result};
+use crate::courier::TemplateType;
+use crate::error::{ApiError, Result};
 use crate::identity::{CredentialsType, Identity};
-use crate::persistence::one_time::{self, NewSecret, Purpose};
+use crate::persistence::one_time::{NewSecret, Purpose};
 use crate::selfservice::flow::{Flow, FlowType};
 use crate::selfservice::{recovery, verification};
 use crate::ui::{Group, InputType, Node};
@@ -88,17 +92,10 @@ fn code_expiry(cfg: &Config) -> chrono::DateTime<chrono::Utc> {
             .unwrap_or(chrono::Duration::hours(1))
 }
 
-/// The submitted email, trimmed and lowercased as addresses are stored.
-fn submitted_email(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.field("email")
-        .map(|e| e.trim().to_lowercase())
-        .filter(|e| !e.is_empty())
-}
-
 /// Counts a code submission; past `max_submissions` the flow is spent.
 async fn count_submission(app: &App, flow: &Flow) -> Result<bool> {
     let mut c = app.db.conn().await?;
-    let n = one_time::increment_submit_count(c.conn(), flow.id).await?;
+    let n = crate::persistence::one_time::increment_submit_count(c.conn(), flow.id).await?;
     Ok(n > i64::from(app.config().selfservice.methods.code.config.max_submissions))
 }
 
@@ -110,7 +107,7 @@ fn too_many_attempts() -> crate::text::Message {
 
 /// Browser submissions must carry the CSRF token; API flows must not look like browsers.
 fn check_csrf(ctx: &Ctx<'_>, flow: &Flow) -> Result<()> {
-    if recovery::skips_csrf_check(flow) {
+    if flow.skips_csrf_check() {
         return Ok(());
     }
     crate::selfservice::login::check_submission(ctx.app, ctx.req, flow, ctx.body)
@@ -119,52 +116,27 @@ fn check_csrf(ctx: &Ctx<'_>, flow: &Flow) -> Result<()> {
 async fn send_recovery_code(app: &App, flow: &Flow, email: &str) -> Result<()> {
     let cfg = app.config();
     let minutes = lifespan_minutes(&cfg);
-    let owner = recovery::recovery_address_owner(app, "email", email)
-        .await?
-        .filter(Identity::is_active);
-    let Some(identity) = owner else {
-        if cfg.selfservice.flows.recovery.notify_unknown_recipients {
-            let model = recovery::message_model(flow, email, None, minutes);
-            queue(app, TemplateType::RecoveryCodeInvalid, email, model).await?;
-        }
+    let unknown = TemplateType::RecoveryCodeInvalid;
+    let Some(identity) = recovery_recipient(app, flow, email, unknown, minutes).await? else {
         return Ok(());
     };
     let code = generate_code();
-    {
-        let mut c = app.db.conn().await?;
-        one_time::insert(
-            c.conn(),
-            &cfg.secrets.default,
-            &NewSecret {
-                purpose: Purpose::RecoveryCode,
-                flow_id: flow.id,
-                identity_id: Some(identity.id),
-                address: Some(("email", email)),
-                issued_by_admin: false,
-                secret: &code,
-                expires_at: code_expiry(&cfg),
-            },
-        )
-        .await?;
-    }
-    let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
-    model["RecoveryCode"] = json!(code);
-    queue(app, TemplateType::RecoveryCodeValid, email, model).await?;
-    Ok(())
-}
-
-/// Queues one email.
-pub async fn queue(app: &App, template: TemplateType, to: &str, model: Value) -> Result<()> {
-    crate::courier::queue(
+    store(
         app,
-        Outgoing {
-            template,
-            channel: Channel::Email,
-            recipient: to.to_string(),
-            model,
+        &NewSecret {
+            purpose: Purpose::RecoveryCode,
+            flow_id: flow.id,
+            identity_id: Some(identity.id),
+            address: Some(("email", email)),
+            issued_by_admin: false,
+            secret: &code,
+            expires_at: code_expiry(&cfg),
         },
     )
     .await?;
+    let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
+    model["RecoveryCode"] = json!(code);
+    queue(app, TemplateType::RecoveryCodeValid, email, model).await?;
     Ok(())
 }
 
@@ -185,20 +157,22 @@ pub async fn admin_recovery_code(
     }
     let (mut flow, _) = recovery::build_flow(app, req, flow_type, lifespan, &Code)?;
     flow.state = "sent_email".into();
-    flow.data
-        .internal
-        .insert(recovery::SKIP_CSRF_CHECK.into(), Value::Bool(true));
+    flow.data.internal.insert(
+        crate::selfservice::flow::SKIP_CSRF_CHECK.into(),
+        Value::Bool(true),
+    );
     code_form(
         &mut flow,
         crate::text::info_node_label_recovery_code(),
         None,
     );
     let code = generate_code();
-    let mut c = app.db.conn().await?;
-    crate::persistence::flows::insert(c.conn(), &flow).await?;
-    one_time::insert(
-        c.conn(),
-        &cfg.secrets.default,
+    {
+        let mut c = app.db.conn().await?;
+        crate::persistence::flows::insert(c.conn(), &flow).await?;
+    }
+    store(
+        app,
         &NewSecret {
             purpose: Purpose::RecoveryCode,
             flow_id: flow.id,
@@ -213,40 +187,14 @@ pub async fn admin_recovery_code(
     Ok((flow.ui_url(&recovery::ui_url(app)), code, flow.expires_at))
 }
 
-/// Marks the identity's verifiable address `value` verified (recovery proves ownership too).
-pub async fn mark_verified(
-    app: &App,
-    identity_id: uuid::Uuid,
-    via: &str,
-    value: &str,
-) -> Result<()> {
-    let mut c = app.db.conn().await?;
-    one_time::mark_address_verified(c.conn(), identity_id, via, value).await?;
-    Ok(())
-}
-
 impl Code {
     async fn recovery_use_code(&self, ctx: &Ctx<'_>, flow: &mut Flow) -> Result<OneTimeOutcome> {
         let app = ctx.app;
         if count_submission(app, flow).await? {
-            return Ok(OneTimeOutcome::Respond(
-                recovery::retry(app, ctx.req, flow, too_many_attempts()).await?,
-            ));
+            return recovery::retry(app, ctx.req, flow, too_many_attempts()).await;
         }
-        let code = ctx.field("code").unwrap_or_default().trim().to_string();
-        let cfg = app.config();
-        let found = {
-            let mut c = app.db.conn().await?;
-            one_time::consume(
-                c.conn(),
-                &cfg.secrets.default,
-                flow.id,
-                Purpose::RecoveryCode,
-                &code,
-            )
-            .await?
-        };
-        let Some(secret) = found else {
+        let code = ctx.field("code").unwrap_or_default().trim();
+        let Some(secret) = consume(app, flow, Purpose::RecoveryCode, code).await? else {
             flow.ui.messages.clear();
             flow.ui
                 .messages
@@ -258,26 +206,7 @@ impl Code {
             }
             return Ok(OneTimeOutcome::Updated);
         };
-        let identity = match secret.identity_id {
-            Some(id) => {
-                app.identities()
-                    .get(id, crate::persistence::identities::Expand::EVERYTHING)
-                    .await?
-            }
-            None => {
-                return Err(crate::error::Error::internal(
-                    "recovery code without identity",
-                ));
-            }
-        };
-        if !secret.issued_by_admin
-            && let (Some(via), Some(value)) = (&secret.address_via, &secret.address_value)
-        {
-            mark_verified(app, identity.id, via, value).await?;
-        }
-        let res =
-            recovery::complete(app, ctx.req, flow, identity, CredentialsType::CodeRecovery).await?;
-        Ok(OneTimeOutcome::Respond(res))
+        complete_recovery(ctx, flow, &secret, CredentialsType::CodeRecovery).await
     }
 
     async fn verification_use_code(
@@ -288,23 +217,9 @@ impl Code {
     ) -> Result<OneTimeOutcome> {
         let app = ctx.app;
         if count_submission(app, flow).await? {
-            return Ok(OneTimeOutcome::Respond(
-                verification::retry(app, ctx.req, flow, too_many_attempts()).await?,
-            ));
+            return verification::retry(app, ctx.req, flow, too_many_attempts()).await;
         }
-        let cfg = app.config();
-        let found = {
-            let mut c = app.db.conn().await?;
-            one_time::consume(
-                c.conn(),
-                &cfg.secrets.default,
-                flow.id,
-                Purpose::VerificationCode,
-                code.trim(),
-            )
-            .await?
-        };
-        let Some(secret) = found else {
+        let Some(secret) = consume(app, flow, Purpose::VerificationCode, code.trim()).await? else {
             flow.ui.messages.clear();
             flow.ui
                 .messages
@@ -352,9 +267,7 @@ impl Strategy for Code {
                 ),
                 _ => crate::text::error_validation_recovery_state_failure(),
             };
-            return Ok(OneTimeOutcome::Respond(
-                recovery::retry(ctx.app, ctx.req, flow, message).await?,
-            ));
+            return recovery::retry(ctx.app, ctx.req, flow, message).await;
         }
         flow.ui.reset_messages();
         let email = submitted_email(ctx);
@@ -362,33 +275,14 @@ impl Strategy for Code {
             return self.recovery_use_code(ctx, flow).await;
         }
         if ctx.session.is_some() {
-            return Err(ApiError::bad_request()
-                .with_id("session_already_available")
-                .with_reason("A valid session was detected and thus recovery is not possible.")
-                .into());
+            return Err(recovery::already_logged_in().into());
         }
         if flow.state == "passed_challenge" {
-            return Ok(OneTimeOutcome::Respond(
-                recovery::retry(
-                    ctx.app,
-                    ctx.req,
-                    flow,
-                    crate::text::error_validation_recovery_retry_success(),
-                )
-                .await?,
-            ));
+            let message = crate::text::error_validation_recovery_retry_success();
+            return recovery::retry(ctx.app, ctx.req, flow, message).await;
         }
-        let Some(email) = email else {
-            return Err(FormErrors::field(
-                "email",
-                crate::text::validation_error_required("email"),
-            )
-            .into());
-        };
-        {
-            let mut c = ctx.app.db.conn().await?;
-            one_time::delete_of_flow(c.conn(), flow.id, Purpose::RecoveryCode).await?;
-        }
+        let email = email.ok_or_else(required_email)?;
+        forget(ctx.app, flow, Purpose::RecoveryCode).await?;
         send_recovery_code(ctx.app, flow, &email).await?;
         flow.state = "sent_email".into();
         flow.data.active = Some("code".into());
@@ -413,15 +307,8 @@ impl Strategy for Code {
             return Ok(OneTimeOutcome::NotResponsible);
         }
         if flow.state == "passed_challenge" {
-            return Ok(OneTimeOutcome::Respond(
-                verification::retry(
-                    ctx.app,
-                    ctx.req,
-                    flow,
-                    crate::text::error_validation_verification_retry_success(),
-                )
-                .await?,
-            ));
+            let message = crate::text::error_validation_verification_retry_success();
+            return verification::retry(ctx.app, ctx.req, flow, message).await;
         }
         flow.ui.reset_messages();
         if let Some(code) = ctx.field("code").filter(|c| !c.is_empty()) {
@@ -436,18 +323,9 @@ impl Strategy for Code {
             }
             return self.verification_use_code(ctx, flow, code).await;
         }
-        let Some(email) = submitted_email(ctx) else {
-            return Err(FormErrors::field(
-                "email",
-                crate::text::validation_error_required("email"),
-            )
-            .into());
-        };
+        let email = submitted_email(ctx).ok_or_else(required_email)?;
         check_csrf(ctx, flow)?;
-        {
-            let mut c = ctx.app.db.conn().await?;
-            one_time::delete_of_flow(c.conn(), flow.id, Purpose::VerificationCode).await?;
-        }
+        forget(ctx.app, flow, Purpose::VerificationCode).await?;
         self.send_verification(ctx.app, flow, &email).await?;
         Ok(OneTimeOutcome::Updated)
     }
@@ -455,42 +333,31 @@ impl Strategy for Code {
     async fn send_verification(&self, app: &App, flow: &mut Flow, email: &str) -> Result<()> {
         let cfg = app.config();
         let minutes = lifespan_minutes(&cfg);
-        match verification::verifiable_address_owner(app, "email", email).await? {
-            None => {
-                if cfg.selfservice.flows.verification.notify_unknown_recipients {
-                    let model = recovery::message_model(flow, email, None, minutes);
-                    queue(app, TemplateType::VerificationCodeInvalid, email, model).await?;
-                }
-            }
-            Some(identity) => {
-                let code = generate_code();
-                {
-                    let mut c = app.db.conn().await?;
-                    one_time::insert(
-                        c.conn(),
-                        &cfg.secrets.default,
-                        &NewSecret {
-                            purpose: Purpose::VerificationCode,
-                            flow_id: flow.id,
-                            identity_id: Some(identity.id),
-                            address: Some(("email", email)),
-                            issued_by_admin: false,
-                            secret: &code,
-                            expires_at: code_expiry(&cfg),
-                        },
-                    )
-                    .await?;
-                    one_time::mark_address_sent(c.conn(), identity.id, "email", email).await?;
-                }
-                let mut url = verification::submit_url(app);
-                url.query_pairs_mut()
-                    .append_pair("code", &code)
-                    .append_pair("flow", &flow.id.to_string());
-                let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
-                model["VerificationCode"] = json!(code);
-                model["VerificationURL"] = json!(url.to_string());
-                queue(app, TemplateType::VerificationCodeValid, email, model).await?;
-            }
+        let unknown = TemplateType::VerificationCodeInvalid;
+        if let Some(identity) = verification_recipient(app, flow, email, unknown, minutes).await? {
+            let code = generate_code();
+            store(
+                app,
+                &NewSecret {
+                    purpose: Purpose::VerificationCode,
+                    flow_id: flow.id,
+                    identity_id: Some(identity.id),
+                    address: Some(("email", email)),
+                    issued_by_admin: false,
+                    secret: &code,
+                    expires_at: code_expiry(&cfg),
+                },
+            )
+            .await?;
+            mark_sent(app, &identity, email).await?;
+            let mut url = verification::submit_url(app);
+            url.query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("flow", &flow.id.to_string());
+            let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
+            model["VerificationCode"] = json!(code);
+            model["VerificationURL"] = json!(url.to_string());
+            queue(app, TemplateType::VerificationCodeValid, email, model).await?;
         }
         flow.state = "sent_email".into();
         flow.data.active = Some("code".into());

@@ -6,14 +6,17 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::code::{mark_verified, queue};
+use super::one_time::{
+    complete_recovery, consume, forget, mark_sent, queue, recovery_recipient, required_email,
+    store, submitted_email, verification_recipient,
+};
 use super::{Ctx, OneTimeOutcome, Strategy};
 use crate::app::App;
 use crate::config::Config;
 use crate::courier::TemplateType;
-use crate::error::{ApiError, FormErrors, Result};
+use crate::error::{ApiError, Result};
 use crate::identity::{CredentialsType, Identity};
-use crate::persistence::one_time::{self, NewSecret, Purpose};
+use crate::persistence::one_time::{NewSecret, Purpose};
 use crate::selfservice::flow::{Flow, FlowType};
 use crate::selfservice::{recovery, verification};
 use crate::ui::{Group, InputType, Node};
@@ -64,47 +67,27 @@ fn recovery_link(app: &App, flow: &Flow, token: &str) -> String {
     url.to_string()
 }
 
-fn submitted_email(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.field("email")
-        .map(|e| e.trim().to_lowercase())
-        .filter(|e| !e.is_empty())
-}
-
-fn required_email() -> crate::error::Error {
-    FormErrors::field("email", crate::text::validation_error_required("email")).into()
-}
-
 async fn send_recovery_link(app: &App, flow: &Flow, email: &str) -> Result<()> {
     let cfg = app.config();
     let minutes = lifespan(&cfg).as_secs() / 60;
-    let owner = recovery::recovery_address_owner(app, "email", email)
-        .await?
-        .filter(Identity::is_active);
-    let Some(identity) = owner else {
-        if cfg.selfservice.flows.recovery.notify_unknown_recipients {
-            let model = recovery::message_model(flow, email, None, minutes);
-            queue(app, TemplateType::RecoveryInvalid, email, model).await?;
-        }
+    let unknown = TemplateType::RecoveryInvalid;
+    let Some(identity) = recovery_recipient(app, flow, email, unknown, minutes).await? else {
         return Ok(());
     };
     let token = generate_token();
-    {
-        let mut c = app.db.conn().await?;
-        one_time::insert(
-            c.conn(),
-            &cfg.secrets.default,
-            &NewSecret {
-                purpose: Purpose::RecoveryLink,
-                flow_id: flow.id,
-                identity_id: Some(identity.id),
-                address: Some(("email", email)),
-                issued_by_admin: false,
-                secret: &token,
-                expires_at: token_expiry(&cfg),
-            },
-        )
-        .await?;
-    }
+    store(
+        app,
+        &NewSecret {
+            purpose: Purpose::RecoveryLink,
+            flow_id: flow.id,
+            identity_id: Some(identity.id),
+            address: Some(("email", email)),
+            issued_by_admin: false,
+            secret: &token,
+            expires_at: token_expiry(&cfg),
+        },
+    )
+    .await?;
     let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
     model["RecoveryURL"] = json!(recovery_link(app, flow, &token));
     queue(app, TemplateType::RecoveryValid, email, model).await?;
@@ -127,16 +110,17 @@ pub async fn admin_recovery_link(
     }
     let (mut flow, _) = recovery::build_flow(app, req, FlowType::Browser, lifespan, &Link)?;
     flow.data.internal.insert(
-        recovery::SKIP_CSRF_CHECK.into(),
+        crate::selfservice::flow::SKIP_CSRF_CHECK.into(),
         serde_json::Value::Bool(true),
     );
     form(&mut flow, None);
     let token = generate_token();
-    let mut c = app.db.conn().await?;
-    crate::persistence::flows::insert(c.conn(), &flow).await?;
-    one_time::insert(
-        c.conn(),
-        &cfg.secrets.default,
+    {
+        let mut c = app.db.conn().await?;
+        crate::persistence::flows::insert(c.conn(), &flow).await?;
+    }
+    store(
+        app,
         &NewSecret {
             purpose: Purpose::RecoveryLink,
             flow_id: flow.id,
@@ -158,52 +142,13 @@ impl Link {
         flow: &mut Flow,
         token: &str,
     ) -> Result<OneTimeOutcome> {
-        let app = ctx.app;
-        let cfg = app.config();
         // Links open in a browser, whatever kind of client started the flow.
         flow.flow_type = FlowType::Browser;
-        let found = {
-            let mut c = app.db.conn().await?;
-            one_time::consume(
-                c.conn(),
-                &cfg.secrets.default,
-                flow.id,
-                Purpose::RecoveryLink,
-                token,
-            )
-            .await?
+        let Some(secret) = consume(ctx.app, flow, Purpose::RecoveryLink, token).await? else {
+            let message = crate::text::error_validation_recovery_token_invalid_or_already_used();
+            return recovery::retry(ctx.app, ctx.req, flow, message).await;
         };
-        let Some(secret) = found else {
-            return Ok(OneTimeOutcome::Respond(
-                recovery::retry(
-                    app,
-                    ctx.req,
-                    flow,
-                    crate::text::error_validation_recovery_token_invalid_or_already_used(),
-                )
-                .await?,
-            ));
-        };
-        let Some(identity_id) = secret.identity_id else {
-            return Err(crate::error::Error::internal(
-                "recovery token without identity",
-            ));
-        };
-        let identity = app
-            .identities()
-            .get(
-                identity_id,
-                crate::persistence::identities::Expand::EVERYTHING,
-            )
-            .await?;
-        if !secret.issued_by_admin
-            && let (Some(via), Some(value)) = (&secret.address_via, &secret.address_value)
-        {
-            mark_verified(app, identity.id, via, value).await?;
-        }
-        let res =
-            recovery::complete(app, ctx.req, flow, identity, CredentialsType::LinkRecovery).await?;
-        Ok(OneTimeOutcome::Respond(res))
+        complete_recovery(ctx, flow, &secret, CredentialsType::LinkRecovery).await
     }
 }
 
@@ -239,28 +184,15 @@ impl Strategy for Link {
             return Ok(OneTimeOutcome::NotResponsible);
         }
         if ctx.session.is_some() {
-            return Err(ApiError::bad_request()
-                .with_id("session_already_available")
-                .with_reason("A valid session was detected and thus recovery is not possible.")
-                .into());
+            return Err(recovery::already_logged_in().into());
         }
         if flow.state == "passed_challenge" {
-            return Ok(OneTimeOutcome::Respond(
-                recovery::retry(
-                    ctx.app,
-                    ctx.req,
-                    flow,
-                    crate::text::error_validation_recovery_retry_success(),
-                )
-                .await?,
-            ));
+            let message = crate::text::error_validation_recovery_retry_success();
+            return recovery::retry(ctx.app, ctx.req, flow, message).await;
         }
         let email = submitted_email(ctx).ok_or_else(required_email)?;
         crate::selfservice::login::check_submission(ctx.app, ctx.req, flow, ctx.body)?;
-        {
-            let mut c = ctx.app.db.conn().await?;
-            one_time::delete_of_flow(c.conn(), flow.id, Purpose::RecoveryLink).await?;
-        }
+        forget(ctx.app, flow, Purpose::RecoveryLink).await?;
         send_recovery_link(ctx.app, flow, &email).await?;
         flow.ui.reset_messages();
         flow.state = "sent_email".into();
@@ -276,40 +208,15 @@ impl Strategy for Link {
 
     async fn verify(&self, ctx: &Ctx<'_>, flow: &mut Flow) -> Result<OneTimeOutcome> {
         let app = ctx.app;
+        let retry_success = crate::text::error_validation_verification_retry_success;
         if let Some(token) = ctx.field("token").filter(|t| !t.is_empty()) {
             if flow.state == "passed_challenge" {
-                return Ok(OneTimeOutcome::Respond(
-                    verification::retry(
-                        app,
-                        ctx.req,
-                        flow,
-                        crate::text::error_validation_verification_retry_success(),
-                    )
-                    .await?,
-                ));
+                return verification::retry(app, ctx.req, flow, retry_success()).await;
             }
-            let cfg = app.config();
-            let found = {
-                let mut c = app.db.conn().await?;
-                one_time::consume(
-                    c.conn(),
-                    &cfg.secrets.default,
-                    flow.id,
-                    Purpose::VerificationLink,
-                    token,
-                )
-                .await?
-            };
-            let Some(secret) = found else {
-                return Ok(OneTimeOutcome::Respond(
-                    verification::retry(
-                        app,
-                        ctx.req,
-                        flow,
-                        crate::text::error_validation_verification_token_invalid_or_already_used(),
-                    )
-                    .await?,
-                ));
+            let Some(secret) = consume(app, flow, Purpose::VerificationLink, token).await? else {
+                let message =
+                    crate::text::error_validation_verification_token_invalid_or_already_used();
+                return verification::retry(app, ctx.req, flow, message).await;
             };
             verification::complete(app, ctx.req, flow, &secret, Group::Link).await?;
             return Ok(OneTimeOutcome::Respond(
@@ -325,22 +232,11 @@ impl Strategy for Link {
             return Ok(OneTimeOutcome::NotResponsible);
         }
         if flow.state == "passed_challenge" {
-            return Ok(OneTimeOutcome::Respond(
-                verification::retry(
-                    app,
-                    ctx.req,
-                    flow,
-                    crate::text::error_validation_verification_retry_success(),
-                )
-                .await?,
-            ));
+            return verification::retry(app, ctx.req, flow, retry_success()).await;
         }
         let email = submitted_email(ctx).ok_or_else(required_email)?;
         crate::selfservice::login::check_submission(app, ctx.req, flow, ctx.body)?;
-        {
-            let mut c = app.db.conn().await?;
-            one_time::delete_of_flow(c.conn(), flow.id, Purpose::VerificationLink).await?;
-        }
+        forget(app, flow, Purpose::VerificationLink).await?;
         flow.ui.reset_messages();
         self.send_verification(app, flow, &email).await?;
         Ok(OneTimeOutcome::Updated)
@@ -349,41 +245,30 @@ impl Strategy for Link {
     async fn send_verification(&self, app: &App, flow: &mut Flow, email: &str) -> Result<()> {
         let cfg = app.config();
         let minutes = lifespan(&cfg).as_secs() / 60;
-        match verification::verifiable_address_owner(app, "email", email).await? {
-            None => {
-                if cfg.selfservice.flows.verification.notify_unknown_recipients {
-                    let model = recovery::message_model(flow, email, None, minutes);
-                    queue(app, TemplateType::VerificationInvalid, email, model).await?;
-                }
-            }
-            Some(identity) => {
-                let token = generate_token();
-                {
-                    let mut c = app.db.conn().await?;
-                    one_time::insert(
-                        c.conn(),
-                        &cfg.secrets.default,
-                        &NewSecret {
-                            purpose: Purpose::VerificationLink,
-                            flow_id: flow.id,
-                            identity_id: Some(identity.id),
-                            address: Some(("email", email)),
-                            issued_by_admin: false,
-                            secret: &token,
-                            expires_at: token_expiry(&cfg),
-                        },
-                    )
-                    .await?;
-                    one_time::mark_address_sent(c.conn(), identity.id, "email", email).await?;
-                }
-                let mut url = verification::submit_url(app);
-                url.query_pairs_mut()
-                    .append_pair("flow", &flow.id.to_string())
-                    .append_pair("token", &token);
-                let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
-                model["VerificationURL"] = json!(url.to_string());
-                queue(app, TemplateType::VerificationValid, email, model).await?;
-            }
+        let unknown = TemplateType::VerificationInvalid;
+        if let Some(identity) = verification_recipient(app, flow, email, unknown, minutes).await? {
+            let token = generate_token();
+            store(
+                app,
+                &NewSecret {
+                    purpose: Purpose::VerificationLink,
+                    flow_id: flow.id,
+                    identity_id: Some(identity.id),
+                    address: Some(("email", email)),
+                    issued_by_admin: false,
+                    secret: &token,
+                    expires_at: token_expiry(&cfg),
+                },
+            )
+            .await?;
+            mark_sent(app, &identity, email).await?;
+            let mut url = verification::submit_url(app);
+            url.query_pairs_mut()
+                .append_pair("flow", &flow.id.to_string())
+                .append_pair("token", &token);
+            let mut model = recovery::message_model(flow, email, Some(&identity), minutes);
+            model["VerificationURL"] = json!(url.to_string());
+            queue(app, TemplateType::VerificationValid, email, model).await?;
         }
         flow.state = "sent_email".into();
         flow.data.active = Some("link".into());

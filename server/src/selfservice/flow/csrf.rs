@@ -7,6 +7,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -164,6 +165,43 @@ pub fn non_cloudflare_cookies(req: &Request) -> Vec<String> {
             !name.starts_with("__cf") && !name.starts_with("_cf") && !name.starts_with("cf_")
         })
         .collect()
+}
+
+/// Browser flows may only be read by the browser that created them.
+pub fn check_owner(app: &App, req: &Request, flow: &Flow) -> Result<()> {
+    if flow.flow_type == FlowType::Browser {
+        let ok = token_from_cookie(app, req).is_some_and(|raw| matches(&raw, &flow.csrf_token));
+        if !ok {
+            let reason = if req.has_cookies() {
+                "The HTTP Cookie Header was set but did not include the anti-CSRF cookie."
+            } else {
+                "The HTTP Cookie Header is empty or not set."
+            };
+            return Err(violation(req, reason).into());
+        }
+    }
+    Ok(())
+}
+
+/// Checks a submission's CSRF protection: API flows refuse browser traits (cookies, `Origin`),
+/// browser flows need the token.
+pub fn check_submission(app: &App, req: &Request, flow: &Flow, body: &Value) -> Result<()> {
+    match flow.flow_type {
+        FlowType::Api => {
+            if req.header("origin").is_some() {
+                return Err(ApiError::bad_request().with_reason("The HTTP Request Header included the \"Origin\" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.").into());
+            }
+            let cookies = non_cloudflare_cookies(req);
+            if !cookies.is_empty() {
+                return Err(ApiError::bad_request()
+                    .with_reason("The HTTP Request Header included the \"Cookie\" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.")
+                    .with_detail("found cookies", json!(cookies))
+                    .into());
+            }
+            Ok(())
+        }
+        FlowType::Browser => verify(app, req, body.get("csrf_token").and_then(Value::as_str)),
+    }
 }
 
 #[cfg(test)]

@@ -308,20 +308,54 @@ pub fn id_param(req: &Request) -> Result<Uuid> {
 /// The flow a submission names in `?flow=`.
 pub async fn submitted(app: &App, req: &Request, kind: FlowKind) -> Result<Flow> {
     let id = flow_id_param(req)?;
-    crate::selfservice::login::load_flow(app, req, kind, id).await
+    load(app, kind, id).await
 }
 
 /// `GET /self-service/<kind>/flows?id=`: the flow, for the browser that created it (flows made
 /// by the admin API excepted), unless it expired.
 pub async fn fetch(app: &App, req: &Request, kind: FlowKind) -> Result<Response> {
-    use crate::selfservice::login::{check_flow_owner, expired_on_fetch, load_flow};
     let id = id_param(req)?;
-    let flow = load_flow(app, req, kind, id).await?;
+    let flow = load(app, kind, id).await?;
     if !flow.skips_csrf_check() {
-        check_flow_owner(app, req, &flow)?;
+        csrf::check_owner(app, req, &flow)?;
     }
     if flow.is_expired() {
         return Err(expired_on_fetch(app, &flow).into());
     }
     Ok(response::ok(&flow.to_json(None)))
+}
+
+/// Loads a stored flow of `kind`.
+pub async fn load(app: &App, kind: FlowKind, id: Uuid) -> Result<Flow> {
+    let mut c = app.db.conn().await?;
+    let flow = crate::persistence::flows::get(c.conn(), kind, id).await?;
+    Ok(flow)
+}
+
+/// The 410 Kratos returns when fetching an expired flow.
+pub fn expired_on_fetch(app: &App, flow: &Flow) -> ApiError {
+    let kind = flow.kind.as_str();
+    let err = ApiError::gone().with_id("self_service_flow_expired");
+    let mut init = app.config().public_base_url();
+    if flow.is_browser() {
+        init.set_path(&format!(
+            "{}{}",
+            init.path().trim_end_matches('/'),
+            flow.kind.browser_init_path()
+        ));
+        if let Some(rt) = &flow.return_to {
+            init.query_pairs_mut().append_pair("return_to", rt);
+        }
+        err.with_reason(format!("The {kind} flow has expired. Redirect the user to the {kind} flow init endpoint to initialize a new {kind} flow."))
+            .with_detail("redirect_to", init.to_string())
+            .with_detail("return_to", flow.return_to.clone().unwrap_or_default())
+    } else {
+        init.set_path(&format!(
+            "{}{}",
+            init.path().trim_end_matches('/'),
+            flow.kind.api_init_path()
+        ));
+        err.with_reason(format!("The {kind} flow has expired. Call the {kind} flow init API endpoint to initialize a new {kind} flow."))
+            .with_detail("api", init.to_string())
+    }
 }

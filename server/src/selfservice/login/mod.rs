@@ -154,82 +154,8 @@ async fn init_api(app: App, req: Request) -> Result<Response> {
     Ok(response::ok(&flow.to_json(None)))
 }
 
-/// Loads a flow for fetching or submitting; browser flows must come with the CSRF cookie they
-/// were created with.
-pub async fn load_flow(app: &App, _req: &Request, kind: FlowKind, id: uuid::Uuid) -> Result<Flow> {
-    let mut c = app.db.conn().await?;
-    let flow = flows::get(c.conn(), kind, id).await?;
-    Ok(flow)
-}
-
-/// Browser flows may only be read by the browser that created them.
-pub fn check_flow_owner(app: &App, req: &Request, flow: &Flow) -> Result<()> {
-    if flow.flow_type == FlowType::Browser {
-        let ok = csrf::token_from_cookie(app, req)
-            .is_some_and(|raw| csrf::matches(&raw, &flow.csrf_token));
-        if !ok {
-            let reason = if req.has_cookies() {
-                "The HTTP Cookie Header was set but did not include the anti-CSRF cookie."
-            } else {
-                "The HTTP Cookie Header is empty or not set."
-            };
-            return Err(csrf::violation(req, reason).into());
-        }
-    }
-    Ok(())
-}
-
-/// The 410 Kratos returns when fetching an expired flow.
-pub fn expired_on_fetch(app: &App, flow: &Flow) -> ApiError {
-    let kind = flow.kind.as_str();
-    let err = ApiError::gone().with_id("self_service_flow_expired");
-    let mut init = app.config().public_base_url();
-    if flow.is_browser() {
-        init.set_path(&format!(
-            "{}{}",
-            init.path().trim_end_matches('/'),
-            flow.kind.browser_init_path()
-        ));
-        if let Some(rt) = &flow.return_to {
-            init.query_pairs_mut().append_pair("return_to", rt);
-        }
-        err.with_reason(format!("The {kind} flow has expired. Redirect the user to the {kind} flow init endpoint to initialize a new {kind} flow."))
-            .with_detail("redirect_to", init.to_string())
-            .with_detail("return_to", flow.return_to.clone().unwrap_or_default())
-    } else {
-        init.set_path(&format!(
-            "{}{}",
-            init.path().trim_end_matches('/'),
-            flow.kind.api_init_path()
-        ));
-        err.with_reason(format!("The {kind} flow has expired. Call the {kind} flow init API endpoint to initialize a new {kind} flow."))
-            .with_detail("api", init.to_string())
-    }
-}
-
 async fn get_flow(app: App, req: Request) -> Result<Response> {
     super::flow::fetch(&app, &req, FlowKind::Login).await
-}
-
-/// Checks a submission's CSRF protection: API flows refuse browser traits (cookies, `Origin`),
-/// browser flows need the token.
-pub fn check_submission(app: &App, req: &Request, flow: &Flow, body: &Value) -> Result<()> {
-    match flow.flow_type {
-        FlowType::Api => {
-            if req.header("origin").is_some() {
-                return Err(ApiError::bad_request().with_reason("The HTTP Request Header included the \"Origin\" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.").into());
-            }
-            let cookies = csrf::non_cloudflare_cookies(req);
-            if !cookies.is_empty() {
-                return Err(ApiError::bad_request()
-                    .with_reason("The HTTP Request Header included the \"Cookie\" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.")
-                    .with_detail("found cookies", json!(cookies))
-                    .into());
-            }
-            Ok(())
-        }
-        FlowType::Browser => csrf::verify(app, req, body.get("csrf_token").and_then(Value::as_str)),
-    }
 }
 
 async fn submit(app: App, req: Request) -> Result<Response> {
@@ -297,7 +223,7 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow) -> Result<Respon
     if flow.is_expired() {
         return Err(flow.expired_error(uuid::Uuid::nil()).into());
     }
-    check_submission(app, req, flow, &body)?;
+    csrf::check_submission(app, req, flow, &body)?;
 
     let cfg = app.config();
     let ctx = Ctx {

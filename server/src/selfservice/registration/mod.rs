@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::flow::{Flow, FlowKind, FlowType, csrf, respond, return_to};
-use super::login::{absolute, already_logged_in, check_submission};
+use super::login::{absolute, already_logged_in};
 use super::strategy::{self, Ctx, RegistrationOutcome};
 use crate::app::App;
 use crate::config::Hook;
@@ -211,7 +211,7 @@ async fn submit_flow(
     body: &Value,
     group: &mut Group,
 ) -> Result<Response> {
-    check_submission(app, req, flow, body)?;
+    super::flow::csrf::check_submission(app, req, flow, body)?;
     let cfg = app.config();
     let schema = schema_document(app, flow)?;
     let ctx = Ctx {

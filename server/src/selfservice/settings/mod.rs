@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use super::flow::{Flow, FlowKind, FlowType, csrf, respond};
-use super::login::{absolute, check_submission, expired_on_fetch, load_flow};
+use super::flow::{self, Flow, FlowKind, FlowType, csrf, respond};
+use super::login::absolute;
 use super::strategy::{self, Ctx, SettingsOutcome};
 use crate::app::App;
 use crate::error::{ApiError, Error, Result};
@@ -255,13 +255,13 @@ async fn get_flow(app: App, req: Request) -> Result<Response> {
         Ok(s) => s,
         Err(res) => return Ok(res),
     };
-    let flow = load_flow(&app, &req, FlowKind::Settings, id).await?;
+    let flow = flow::load(&app, FlowKind::Settings, id).await?;
     if flow.identity_id != Some(session.identity_id) {
         return Err(identity_mismatch().into());
     }
     manager::check_aal(&app, &session, required_aal(&app), None)?;
     if flow.is_expired() {
-        return Err(expired_on_fetch(&app, &flow).into());
+        return Err(flow::expired_on_fetch(&app, &flow).into());
     }
     Ok(response::ok(&flow.to_json(session.identity.as_ref())))
 }
@@ -277,7 +277,7 @@ async fn submit(app: App, req: Request) -> Result<Response> {
         Ok(Err(res)) => return Ok(res),
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
-    let mut flow = match load_flow(&app, &req, FlowKind::Settings, flow_id).await {
+    let mut flow = match flow::load(&app, FlowKind::Settings, flow_id).await {
         Ok(f) => f,
         Err(err) => return Ok(respond::forward(&app, &req, None, err).await),
     };
@@ -359,7 +359,7 @@ async fn submit_flow(
     body: &Value,
     group: &mut Group,
 ) -> Result<Response> {
-    check_submission(app, req, flow, body)?;
+    csrf::check_submission(app, req, flow, body)?;
     let identity = session
         .identity
         .clone()

@@ -110,7 +110,7 @@ fn check_csrf(ctx: &Ctx<'_>, flow: &Flow) -> Result<()> {
     if flow.skips_csrf_check() {
         return Ok(());
     }
-    crate::selfservice::login::check_submission(ctx.app, ctx.req, flow, ctx.body)
+    crate::selfservice::flow::csrf::check_submission(ctx.app, ctx.req, flow, ctx.body)
 }
 
 async fn send_recovery_code(app: &App, flow: &Flow, email: &str) -> Result<()> {

@@ -191,7 +191,7 @@ impl Strategy for Link {
             return recovery::retry(ctx.app, ctx.req, flow, message).await;
         }
         let email = submitted_email(ctx).ok_or_else(required_email)?;
-        crate::selfservice::login::check_submission(ctx.app, ctx.req, flow, ctx.body)?;
+        crate::selfservice::flow::csrf::check_submission(ctx.app, ctx.req, flow, ctx.body)?;
         forget(ctx.app, flow, Purpose::RecoveryLink).await?;
         send_recovery_link(ctx.app, flow, &email).await?;
         flow.ui.reset_messages();
@@ -235,7 +235,7 @@ impl Strategy for Link {
             return verification::retry(app, ctx.req, flow, retry_success()).await;
         }
         let email = submitted_email(ctx).ok_or_else(required_email)?;
-        crate::selfservice::login::check_submission(app, ctx.req, flow, ctx.body)?;
+        crate::selfservice::flow::csrf::check_submission(app, ctx.req, flow, ctx.body)?;
         forget(app, flow, Purpose::VerificationLink).await?;
         flow.ui.reset_messages();
         self.send_verification(app, flow, &email).await?;

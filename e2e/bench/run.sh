@@ -4,7 +4,7 @@
 # list/get at growing sizes, memory, binary size and start-up time. Every ratio is to a baseline
 # measured in the same run on the same machine; absolute numbers mean little on a shared box.
 #
-#   e2e/bench/run.sh                      # full run: release build, SQLite and PostgreSQL, 100k and 1M identities
+#   e2e/bench/run.sh                      # full run: release build, SQLite and PostgreSQL, 10k, 100k and 1M identities
 #   e2e/bench/run.sh --scales 10000,100000 --duration 5 --backends sqlite
 #   e2e/bench/run.sh --smoke              # seconds: debug build, tiny data; fails on errors only
 #
@@ -17,7 +17,7 @@ root=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
 cd "$root"
 here=e2e/bench
 
-smoke=0 scales=100000,1000000 duration=10 flow_duration=15 backends=sqlite,postgres sessions=1000
+smoke=0 scales=10000,100000,1000000 duration=10 flow_duration=15 backends=sqlite,postgres sessions=1000
 connections=64
 args="$*"
 while [ $# -gt 0 ]; do
@@ -76,23 +76,41 @@ strip -o "$work/kratos.stripped" "$bin"
 meta binary_bytes "$(stat -c %s "$work/kratos.stripped")"
 echo "stripped binary: $(stat -c %s "$work/kratos.stripped") bytes"
 
-# --- the physical limit: raw argon2id hashes per second on every core, same parameters ---
-argon_flags=(--memory 64MB --iterations 1 --parallelism 1)
+write_config() { # dsn public-port admin-port
+  cat >"$work/kratos.yml" <<YML
+dsn: "$1"
+log: { level: error, format: json }
+serve:
+  public: { host: 127.0.0.1, port: $2, base_url: "http://127.0.0.1:$2/" }
+  admin: { host: 127.0.0.1, port: $3, base_url: "http://127.0.0.1:$3/" }
+secrets:
+  default: ["bench-default-secret-long-enough-0123456789"]
+  cookie: ["$cookie_secret"]
+identity:
+  default_schema_id: default
+  schemas: [{ id: default, url: "file://$root/$here/identity.schema.json" }]
+hashers:
+  algorithm: argon2
+  argon2: { memory: 64MB, iterations: 1, parallelism: 1, dedicated_memory: 1GB }
+selfservice:
+  default_browser_return_url: "http://127.0.0.1:4455/"
+  methods:
+    password: { enabled: true, config: { haveibeenpwned_enabled: false } }
+YML
+}
+cookie_secret=bench-cookie-secret-long-enough-0123456789
+
+# --- the physical limit: raw argon2id hashes per second on every core, with the parameters of
+# the server's configuration: one sequential hashing process per core for about 10 s, each one's
+# cold first hash left out.
+write_config "sqlite://$work/unused.sqlite" 4433 4434
 meta argon2_params '"argon2id m=64MB t=1 p=1"'
-# Rounds of one hash per core at once (what a saturated server does), averaged.
-rounds=$((smoke ? 1 : 6))
-totals=()
-for _ in $(seq 1 "$rounds"); do
-  totals+=("$("$bin" hashers argon2 hash --parallel "${argon_flags[@]}" $(seq -f 'pw%g' 1 "$cpus") | sed -n 's/^total: //p')")
-done
-n_hashes=$((rounds * cpus)) total="${totals[*]}"
-raw_rps=$(python3 -c "
-import re
-t='$total'; units={'ns':1e-9,'µs':1e-6,'us':1e-6,'ms':1e-3,'s':1,'m':60,'h':3600}
-secs=sum(float(v)*units[u] for v,u in re.findall(r'([0-9.]+)(ns|µs|us|ms|s|m|h)', t))
-print(round($n_hashes/secs,2))")
+raw=$(python3 $here/bench.py rawhash --bin "$bin" --config "$work/kratos.yml" --cpus "$cpus" \
+  --seconds "$((smoke ? 1 : 10))")
+raw_rps=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["rps"])' "$raw")
 meta raw_argon2_rps "$raw_rps"
-echo "raw argon2id: $raw_rps hashes/s ($n_hashes hashes, $cpus at a time: $total)"
+meta raw_argon2 "$raw"
+echo "raw argon2id: $raw"
 
 # One wrk run → one result line. Args: backend name url baseline [env...]
 run_wrk() {
@@ -146,27 +164,7 @@ for backend in ${backends//,/ }; do
   esac
   pub=$(free_port) adm=$(free_port)
   public=http://127.0.0.1:$pub admin=http://127.0.0.1:$adm
-  cookie_secret=bench-cookie-secret-long-enough-0123456789
-  cat >"$work/kratos.yml" <<YML
-dsn: "$dsn"
-log: { level: error, format: json }
-serve:
-  public: { host: 127.0.0.1, port: $pub, base_url: "$public/" }
-  admin: { host: 127.0.0.1, port: $adm, base_url: "$admin/" }
-secrets:
-  default: ["bench-default-secret-long-enough-0123456789"]
-  cookie: ["$cookie_secret"]
-identity:
-  default_schema_id: default
-  schemas: [{ id: default, url: "file://$root/$here/identity.schema.json" }]
-hashers:
-  algorithm: argon2
-  argon2: { memory: 64MB, iterations: 1, parallelism: 1, dedicated_memory: 1GB }
-selfservice:
-  default_browser_return_url: "http://127.0.0.1:4455/"
-  methods:
-    password: { enabled: true, config: { haveibeenpwned_enabled: false } }
-YML
+  write_config "$dsn" "$pub" "$adm"
   DSN=$dsn "$bin" migrate sql -e --yes -c "$work/kratos.yml" >/dev/null
   started=$(python3 $here/bench.py serve --bin "$bin" --config "$work/kratos.yml" --log "$work/server-$backend.log" --ready "127.0.0.1:$pub")
   server_pid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$started")

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::HeaderValue;
 use uuid::Uuid;
 
 use super::model::Session;
@@ -33,14 +34,19 @@ pub struct CachedSession {
     pub session: Session,
     /// The whoami response body.
     pub body: Bytes,
+    /// The `X-Kratos-Authenticated-Identity-Id` header of the response.
+    pub identity_header: HeaderValue,
     cached_at: Instant,
 }
 
 impl CachedSession {
     pub fn new(session: Session, body: Bytes) -> CachedSession {
+        let identity_header = HeaderValue::from_str(&session.identity_id.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
         CachedSession {
             session,
             body,
+            identity_header,
             cached_at: Instant::now(),
         }
     }

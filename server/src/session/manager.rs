@@ -218,12 +218,8 @@ pub fn bearer_token(req: &Request) -> Option<String> {
 /// A session expiry as the cookie carries it: unix microseconds (the databases' precision),
 /// rounded up so that the cookie of a session never looks older than the session read back.
 fn cookie_expiry(expires_at: chrono::DateTime<chrono::Utc>) -> i64 {
-    let micros = expires_at.timestamp_micros();
-    if expires_at.timestamp_subsec_nanos() % 1000 > 0 {
-        micros + 1
-    } else {
-        micros
-    }
+    let below_a_micro = !expires_at.timestamp_subsec_nanos().is_multiple_of(1000);
+    expires_at.timestamp_micros() + i64::from(below_a_micro)
 }
 
 /// Checks a cookie value `<token>.<expiry>.<mac>` (or `<token>.<mac>`, without the expiry) against

@@ -49,7 +49,7 @@ pub fn hash_into(
     let result = argon.hash_password_into_with_memory(password, salt, out, &mut memory[..]);
     let limit = LIMIT_KIB.load(Ordering::Acquire);
     if memory.len() as u64 <= limit {
-        memory.zeroize();
+        wipe(&mut memory);
         if let Ok(mut spare) = SPARE.lock()
             && kept_kib(&spare) + memory.len() as u64 <= limit
         {
@@ -57,6 +57,11 @@ pub fn hash_into(
         }
     }
     result
+}
+
+/// Zeroes every block and keeps the length (`Vec::zeroize` would also empty the vector).
+fn wipe(memory: &mut [Block]) {
+    memory.iter_mut().for_each(Zeroize::zeroize);
 }
 
 #[cfg(test)]
@@ -84,5 +89,21 @@ mod tests {
         let mut other = [0u8; 32];
         hash_into(&argon, b"other", b"saltsaltsalt", &mut other).unwrap();
         assert_ne!(other, fresh);
+    }
+
+    #[test]
+    fn wiped_memory_keeps_its_size() {
+        let mut memory = vec![Block::new(); 8];
+        let params = argon2::Params::new(8, 1, 1, Some(32)).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut out = [0u8; 32];
+        argon
+            .hash_password_into_with_memory(b"password", b"saltsaltsalt", &mut out, &mut memory[..])
+            .unwrap();
+        assert!(memory.iter().any(|b| b.as_ref().iter().any(|w| *w != 0)));
+        wipe(&mut memory);
+        assert_eq!(memory.len(), 8);
+        assert!(memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
     }
 }

@@ -330,7 +330,8 @@ pub async fn from_token(app: &App, token: &str) -> Result<Option<Session>> {
 
 /// The active session of a token for whoami: from the session cache when fresh there, else read
 /// from the database (two round trips; a third only for identities stored without their available
-/// AAL) and cached with its serialised response.
+/// AAL) and cached with its serialised response. A hit past half its lifetime is reloaded in the
+/// background.
 pub async fn whoami_session(app: &App, token: &str) -> Result<Option<Arc<CachedSession>>> {
     let hash = hash_token(token);
     let cfg = app.config();
@@ -338,8 +339,27 @@ pub async fn whoami_session(app: &App, token: &str) -> Result<Option<Arc<CachedS
     if settings.enabled
         && let Some(hit) = app.session_cache.get(&hash, settings)
     {
+        if app.session_cache.due_for_refresh(&hit, settings) {
+            let app = app.clone();
+            tokio::spawn(async move {
+                match load_whoami_session(&app, hash.clone()).await {
+                    // Revoked or expired meanwhile: refused from now on.
+                    Ok(None) => app.session_cache.invalidate_token_hash(&hash),
+                    Ok(Some(_)) => {}
+                    // The entry expires as usual; the next miss reports the error.
+                    Err(err) => tracing::debug!(error = %err, "session cache: reload failed"),
+                }
+            });
+        }
         return Ok(Some(hit));
     }
+    load_whoami_session(app, hash).await
+}
+
+/// Reads the active session of a token hash for whoami and caches it.
+async fn load_whoami_session(app: &App, hash: String) -> Result<Option<Arc<CachedSession>>> {
+    let cfg = app.config();
+    let settings = &cfg.kratos_rs.session_cache;
     let generation = app.session_cache.generation();
     let mut c = app.db.conn().await?;
     let Some(mut session) = sessions::find_for_whoami(c.conn(), &hash).await? else {

@@ -4,8 +4,8 @@
 # list/get at growing sizes, memory, binary size and start-up time. Every ratio is to a baseline
 # measured in the same run on the same machine; absolute numbers mean little on a shared box.
 #
-#   e2e/bench/run.sh                      # full run: release build, SQLite and PostgreSQL, 100k and 1M identities
-#   e2e/bench/run.sh --scales 10000,100000 --duration 5 --backends sqlite
+#   e2e/bench/run.sh                      # full run: release build, SQLite and PostgreSQL, 10k, 100k and 1M identities
+#   e2e/bench/run.sh --scales 10000,100000 --duration 5 --flow-duration 15 --backends sqlite
 #   e2e/bench/run.sh --smoke              # seconds: debug build, tiny data; fails on errors only
 #
 # Writes e2e/bench/report/{report.md,plot.svg,results.jsonl}. Needs wrk (installed with apt-get
@@ -17,14 +17,15 @@ root=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
 cd "$root"
 here=e2e/bench
 
-smoke=0 scales=100000,1000000 duration=10 flow_duration=15 backends=sqlite,postgres sessions=1000
-connections=64
+smoke=0 scales=10000,100000,1000000 duration=10 flow_duration=30 backends=sqlite,postgres sessions=1000
+connections=64 whoami_rounds=6 flow_rounds=3
 args="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --scales) scales=$2; shift ;;
     --duration) duration=$2; shift ;;
+    --whoami-rounds) whoami_rounds=$2; shift ;;
     --flow-duration) flow_duration=$2; shift ;;
     --backends) backends=$2; shift ;;
     --connections) connections=$2; shift ;;
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ $smoke = 1 ]; then
-  scales=2000 duration=1 flow_duration=2 sessions=100 profile=dev
+  scales=2000 duration=1 flow_duration=2 sessions=100 whoami_rounds=1 flow_rounds=1 profile=dev
 else
   profile=release
 fi
@@ -76,60 +77,137 @@ strip -o "$work/kratos.stripped" "$bin"
 meta binary_bytes "$(stat -c %s "$work/kratos.stripped")"
 echo "stripped binary: $(stat -c %s "$work/kratos.stripped") bytes"
 
-# --- the physical limit: raw argon2id hashes per second on every core, same parameters ---
-argon_flags=(--memory 64MB --iterations 1 --parallelism 1)
-meta argon2_params '"argon2id m=64MB t=1 p=1"'
-# Rounds of one hash per core at once (what a saturated server does), averaged.
-rounds=$((smoke ? 1 : 6))
-totals=()
-for _ in $(seq 1 "$rounds"); do
-  totals+=("$("$bin" hashers argon2 hash --parallel "${argon_flags[@]}" $(seq -f 'pw%g' 1 "$cpus") | sed -n 's/^total: //p')")
-done
-n_hashes=$((rounds * cpus)) total="${totals[*]}"
-raw_rps=$(python3 -c "
-import re
-t='$total'; units={'ns':1e-9,'µs':1e-6,'us':1e-6,'ms':1e-3,'s':1,'m':60,'h':3600}
-secs=sum(float(v)*units[u] for v,u in re.findall(r'([0-9.]+)(ns|µs|us|ms|s|m|h)', t))
-print(round($n_hashes/secs,2))")
-meta raw_argon2_rps "$raw_rps"
-echo "raw argon2id: $raw_rps hashes/s ($n_hashes hashes, $cpus at a time: $total)"
+write_config() { # dsn public-port admin-port
+  cat >"$work/kratos.yml" <<YML
+dsn: "$1"
+log: { level: error, format: json }
+serve:
+  public: { host: 127.0.0.1, port: $2, base_url: "http://127.0.0.1:$2/" }
+  admin: { host: 127.0.0.1, port: $3, base_url: "http://127.0.0.1:$3/" }
+secrets:
+  default: ["bench-default-secret-long-enough-0123456789"]
+  cookie: ["$cookie_secret"]
+identity:
+  default_schema_id: default
+  schemas: [{ id: default, url: "file://$root/$here/identity.schema.json" }]
+hashers:
+  algorithm: argon2
+  argon2: { memory: 64MB, iterations: 1, parallelism: 1, dedicated_memory: 1GB }
+selfservice:
+  default_browser_return_url: "http://127.0.0.1:4455/"
+  methods:
+    password: { enabled: true, config: { haveibeenpwned_enabled: false } }
+YML
+}
+cookie_secret=bench-cookie-secret-long-enough-0123456789
 
-# One wrk run → one result line. Args: backend name url baseline [env...]
-run_wrk() {
-  local backend=$1 name=$2 url=$3 baseline=$4; shift 4
-  local line
-  line=$(env "$@" wrk -t2 -c"$connections" -d"${duration}s" --timeout 10s -s $here/wrk.lua "$url" | sed -n 's/^JSON //p')
-  [ -n "$line" ] || fail "$backend $name: wrk printed no summary"
-  python3 - "$backend" "$name" "$baseline" "$line" >>"$results" <<'PY'
-import json, sys
-b, name, base, line = sys.argv[1:]
-r = json.loads(line)
-secs = r["duration_us"] / 1e6
+# The physical limit of the login and registration flows: raw argon2id hashes per second on every
+# core, with the parameters of the server's configuration ($work/kratos.yml): one sequential
+# hashing process per core, each one's cold first hash left out. Measured in rounds interleaved
+# with the flows' (see run_hash_bound), so that both see the machine in the same state.
+meta argon2_params '"argon2id m=64MB t=1 p=1"'
+
+# wrk runs → one result line. Args: backend name url baseline [env...]. With --rounds N, the
+# runs of the same round number are recorded in $work/rounds/<name> and aggregated by
+# record_rounds; alone, one run of $duration seconds is recorded.
+wrk_json() { # seconds url [env...]
+  local secs=$1 url=$2; shift 2
+  env "$@" wrk -t2 -c"$connections" -d"${secs}s" --timeout 10s -s $here/wrk.lua "$url" | sed -n 's/^JSON //p'
+}
+record() { # backend name baseline file-of-wrk-json-lines
+  python3 - "$@" >>"$results" <<'PY'
+import json, statistics, sys
+b, name, base, path = sys.argv[1:]
+runs = [json.loads(line) for line in open(path) if line.strip()]
+secs = sum(r["duration_us"] for r in runs) / 1e6
+requests = sum(r["requests"] for r in runs)
+# Percentiles: the median of the runs' (wrk reports no mergeable histogram).
 print(json.dumps({"backend": b, "name": name, "baseline": base or None,
-                  "rps": round(r["requests"] / secs, 1), "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-                  "errors": r["errors"] + r["non2xx"], "requests": r["requests"]}))
+                  "rps": round(requests / secs, 1),
+                  "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
+                  "p99_ms": statistics.median(r["p99_us"] for r in runs) / 1000,
+                  "errors": sum(r["errors"] + r["non2xx"] for r in runs), "requests": requests,
+                  "rounds": len(runs)}))
 PY
   tail -n1 "$results"
   local errs
   errs=$(tail -n1 "$results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["errors"])')
-  [ "$errs" = 0 ] || fail "$backend $name: $errs failed requests"
+  [ "$errs" = 0 ] || fail "$2 ($1): $errs failed requests"
+}
+run_wrk() {
+  local backend=$1 name=$2 url=$3 baseline=$4; shift 4
+  local line
+  line=$(wrk_json "$duration" "$url" "$@")
+  [ -n "$line" ] || fail "$backend $name: wrk printed no summary"
+  echo "$line" >"$work/run.jsonl"
+  record "$backend" "$name" "$baseline" "$work/run.jsonl"
+}
+# Scenarios compared with each other are measured in interleaved rounds (A B C A B C ...), so that
+# a busy moment on a shared machine weighs on baseline and scenario alike.
+# Args: backend seconds-per-round rounds then, per scenario, "name|url|baseline|env..." (env
+# space-separated).
+run_interleaved() {
+  local backend=$1 secs=$2 rounds=$3; shift 3
+  local round spec name url baseline env line
+  rm -rf "$work/rounds"; mkdir -p "$work/rounds"
+  for round in $(seq 1 "$rounds"); do
+    for spec in "$@"; do
+      IFS='|' read -r name url baseline env <<<"$spec"
+      # shellcheck disable=SC2086 # env is a list of VAR=value words
+      line=$(wrk_json "$secs" "$url" $env)
+      [ -n "$line" ] || fail "$backend $name: wrk printed no summary"
+      echo "$line" >>"$work/rounds/$(echo "$name" | tr -c 'a-zA-Z0-9' _)"
+    done
+  done
+  for spec in "$@"; do
+    IFS='|' read -r name url baseline env <<<"$spec"
+    record "$backend" "$name" "$baseline" "$work/rounds/$(echo "$name" | tr -c 'a-zA-Z0-9' _)"
+  done
 }
 
-run_flows() {
-  local backend=$1 kind=$2
-  local line
-  line=$(python3 $here/bench.py flows --kind "$kind" --url "$public" --duration "$flow_duration" \
-    --concurrency "$((smoke ? 4 : 16))" --users 8 --tag "$backend$RANDOM")
-  python3 - "$backend" "$kind" "$raw_rps" "$line" >>"$results" <<'PY'
-import json, sys
-b, kind, raw, line = sys.argv[1:]
-r = json.loads(line)
-r.update({"backend": b, "name": f"API {kind} (argon2id)", "baseline_rps": float(raw)})
-print(json.dumps(r))
+run_flows() { # backend kind seconds → the flow benchmark's JSON line
+  python3 $here/bench.py flows --kind "$2" --url "$public" --duration "$3" \
+    --concurrency "$((smoke ? 4 : 16))" --users 8 --tag "$1-$RANDOM$RANDOM"
+}
+# Raw hashing, API login and API registration in $flow_rounds interleaved rounds of
+# $flow_duration/$flow_rounds seconds each; the flows' ratio is to the mean raw rate.
+run_hash_bound() {
+  local backend=$1 secs round kind
+  secs=$(python3 -c "print(max(1.0, $flow_duration / $flow_rounds))")
+  rm -rf "$work/hb"; mkdir -p "$work/hb"
+  for round in $(seq 1 "$flow_rounds"); do
+    python3 $here/bench.py rawhash --bin "$bin" --config "$work/kratos.yml" --cpus "$cpus" \
+      --seconds "$secs" >>"$work/hb/raw"
+    for kind in login registration; do
+      run_flows "$backend" "$kind" "$secs" >>"$work/hb/$kind"
+    done
+  done
+  python3 - "$backend" "$work/hb" >>"$results" <<'PY'
+import json, statistics, sys
+b, d = sys.argv[1:]
+raws = [json.loads(l) for l in open(d + "/raw") if l.strip()]
+raw = statistics.mean(r["rps"] for r in raws)
+print(json.dumps({"type": "meta", "values": {f"raw_argon2_{b}": {
+    "rps": round(raw, 2), "rounds": [r["rps"] for r in raws], "hashes": sum(r["hashes"] for r in raws),
+    "workers": raws[0]["workers"], "wall_seconds": round(sum(r["wall_seconds"] for r in raws), 1),
+    "mean_ms": round(statistics.mean(r["mean_ms"] for r in raws), 1)}}}))
+for kind in ("login", "registration"):
+    runs = [json.loads(l) for l in open(f"{d}/{kind}") if l.strip()]
+    secs = sum(r["seconds"] for r in runs)
+    requests = sum(r["requests"] for r in runs)
+    print(json.dumps({"backend": b, "name": f"API {kind} (argon2id)", "baseline_rps": round(raw, 2),
+                      "rps": round(requests / secs, 2), "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+                      "p99_ms": statistics.median(r["p99_ms"] for r in runs), "requests": requests,
+                      "errors": sum(r["errors"] for r in runs), "rounds": [r["rps"] for r in runs],
+                      "first_error": next((r["first_error"] for r in runs if r["first_error"]), None)}))
 PY
-  tail -n1 "$results"
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(1 if r["errors"] or not r["requests"] else 0)' "$line" \
-    || fail "$backend API $kind: $line"
+  tail -n3 "$results"
+  tail -n2 "$results" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["errors"] or not r["requests"]:
+        sys.exit("FAIL: %s %s: %s" % (r["backend"], r["name"], l))'
 }
 
 label() { python3 -c "n=$1; print(f'{n//1000000}M' if n>=1000000 and n%1000000==0 else f'{n//1000}k' if n>=1000 else str(n))"; }
@@ -146,27 +224,7 @@ for backend in ${backends//,/ }; do
   esac
   pub=$(free_port) adm=$(free_port)
   public=http://127.0.0.1:$pub admin=http://127.0.0.1:$adm
-  cookie_secret=bench-cookie-secret-long-enough-0123456789
-  cat >"$work/kratos.yml" <<YML
-dsn: "$dsn"
-log: { level: error, format: json }
-serve:
-  public: { host: 127.0.0.1, port: $pub, base_url: "$public/" }
-  admin: { host: 127.0.0.1, port: $adm, base_url: "$admin/" }
-secrets:
-  default: ["bench-default-secret-long-enough-0123456789"]
-  cookie: ["$cookie_secret"]
-identity:
-  default_schema_id: default
-  schemas: [{ id: default, url: "file://$root/$here/identity.schema.json" }]
-hashers:
-  algorithm: argon2
-  argon2: { memory: 64MB, iterations: 1, parallelism: 1, dedicated_memory: 1GB }
-selfservice:
-  default_browser_return_url: "http://127.0.0.1:4455/"
-  methods:
-    password: { enabled: true, config: { haveibeenpwned_enabled: false } }
-YML
+  write_config "$dsn" "$pub" "$adm"
   DSN=$dsn "$bin" migrate sql -e --yes -c "$work/kratos.yml" >/dev/null
   started=$(python3 $here/bench.py serve --bin "$bin" --config "$work/kratos.yml" --log "$work/server-$backend.log" --ready "127.0.0.1:$pub")
   server_pid=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pid"])' "$started")
@@ -188,16 +246,17 @@ YML
     if [ $first = 1 ]; then
       sed 's/^/ory_kratos_session=/' "$work/data.cookies" >"$work/cookies"
       sed 's|^|/admin/identities/|' "$work/data.ids" >"$work/paths.get"
-      run_wrk "$backend" "/health/alive" "$public/health/alive" ""
-      # RSS under load: sampled in the middle of the whoami run.
-      ( sleep "$(python3 -c "print($duration/2)")"; python3 $here/bench.py rss --pid "$server_pid" >"$work/rss_load" ) &
-      run_wrk "$backend" "whoami (token)" "$public/sessions/whoami" "/health/alive" HEADER=X-Session-Token VALUES="$work/data.tokens"
+      # RSS under load: sampled during the first round of whoami by token.
+      ( sleep "$(python3 -c "print($duration * 0.75)")"; python3 $here/bench.py rss --pid "$server_pid" >"$work/rss_load" ) &
+      # Whoami against its baseline: $whoami_rounds interleaved rounds of $duration/2 s each.
+      run_interleaved "$backend" "$(((duration + 1) / 2))" "$whoami_rounds" \
+        "/health/alive|$public/health/alive||" \
+        "whoami (token)|$public/sessions/whoami|/health/alive|HEADER=X-Session-Token VALUES=$work/data.tokens" \
+        "whoami (cookie)|$public/sessions/whoami|/health/alive|HEADER=Cookie VALUES=$work/cookies"
       wait
       meta "rss_load_mb_$backend" "$(cat "$work/rss_load")"
-      run_wrk "$backend" "whoami (cookie)" "$public/sessions/whoami" "/health/alive" HEADER=Cookie VALUES="$work/cookies"
       run_wrk "$backend" "/admin/health/alive" "$admin/admin/health/alive" ""
-      run_flows "$backend" login
-      run_flows "$backend" registration
+      run_hash_bound "$backend"
       meta "rss_after_flows_mb_$backend" "$(python3 $here/bench.py rss --pid "$server_pid")"
       base_list="/admin/health/alive" base_get="/admin/health/alive"
     fi

@@ -180,6 +180,9 @@ async fn run_hash(args: HashArgs) -> Result<()> {
         }
     };
     let jobs: Vec<(usize, String)> = args.passwords.into_iter().enumerate().collect();
+    // Memory is reused between hashes as the server's hashing pool does.
+    let at_once = if args.parallel { jobs.len() as u64 } else { 1 };
+    crate::hash::memory::set_limit(u64::from(params.memory_kib) * at_once);
     let results = if args.parallel {
         let handles: Vec<_> = jobs
             .into_iter()

@@ -440,8 +440,8 @@ impl PasswordHash {
                 hash,
             } => {
                 let mut out = vec![0u8; hash.len()];
-                argon2::Argon2::new(*algorithm, argon2::Version::V0x13, params.clone())
-                    .hash_password_into(password, salt, &mut out)
+                let argon = argon2::Argon2::new(*algorithm, argon2::Version::V0x13, params.clone());
+                super::memory::hash_into(&argon, password, salt, &mut out)
                     .map_err(|err| Error::internal(format!("argon2: {err}")))?;
                 ct_eq(&out, hash)
             }

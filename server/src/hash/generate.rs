@@ -25,8 +25,7 @@ pub fn hash_password(password: &[u8], config: &HasherConfig) -> Result<String> {
 pub(super) fn hash_argon2id(password: &[u8], params: &Argon2Params) -> Result<String> {
     let salt = random_bytes(params.salt_length)?;
     let mut key = vec![0u8; to_usize(params.key_length)?];
-    argon2_instance(params)?
-        .hash_password_into(password, &salt, &mut key)
+    super::memory::hash_into(&argon2_instance(params)?, password, &salt, &mut key)
         .map_err(|err| Error::internal(format!("argon2: {err}")))?;
     Ok(format_argon2id(params, &salt, &key))
 }

@@ -19,6 +19,7 @@ mod config;
 mod crypt;
 mod formats;
 mod generate;
+pub mod memory;
 mod pool;
 #[cfg(test)]
 mod vectors;

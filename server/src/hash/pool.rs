@@ -145,6 +145,7 @@ impl HashPool {
             }),
         };
         pool.check_fits(&config)?;
+        pool.keep_memory(&config);
         Ok(pool)
     }
 
@@ -169,8 +170,18 @@ impl HashPool {
     pub fn set_config(&self, config: HasherConfig) -> Result<()> {
         config.validate()?;
         self.check_fits(&config)?;
+        self.keep_memory(&config);
         self.inner.config.store(Arc::new(config));
         Ok(())
+    }
+
+    /// Lets the running hashes keep their argon2 memory for the next ones: as much as the
+    /// slots can use at once with the configured hasher, within the memory budget.
+    fn keep_memory(&self, config: &HasherConfig) {
+        let limits = self.inner.limits;
+        let keep = (config.memory_per_hash_kib() * limits.max_concurrent as u64)
+            .min(limits.memory_budget_kib);
+        super::memory::set_limit(keep);
     }
 
     pub fn limits(&self) -> PoolLimits {

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::HeaderValue;
 use uuid::Uuid;
 
 use super::model::Session;
@@ -33,15 +34,23 @@ pub struct CachedSession {
     pub session: Session,
     /// The whoami response body.
     pub body: Bytes,
+    /// The `X-Kratos-Authenticated-Identity-Id` header of the response.
+    pub identity_header: HeaderValue,
     cached_at: Instant,
+    /// Whether a reload of this entry has been started (see [`SessionCache::due_for_refresh`]).
+    refreshing: AtomicBool,
 }
 
 impl CachedSession {
     pub fn new(session: Session, body: Bytes) -> CachedSession {
+        let identity_header = HeaderValue::from_str(&session.identity_id.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
         CachedSession {
             session,
             body,
+            identity_header,
             cached_at: Instant::now(),
+            refreshing: AtomicBool::new(false),
         }
     }
 }
@@ -98,6 +107,14 @@ impl SessionCache {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    /// Whether a hit is past half its lifetime and nobody reloads it yet; `true` once per entry.
+    /// Reloading it in the background keeps busy sessions from ever missing (a miss waits for the
+    /// database) while an entry is still never served beyond its lifetime.
+    pub fn due_for_refresh(&self, entry: &CachedSession, settings: &Settings) -> bool {
+        entry.cached_at.elapsed() * 2 >= self.lifetime(settings)
+            && !entry.refreshing.swap(true, Ordering::AcqRel)
     }
 
     /// The generation to pass to [`SessionCache::insert`]; read it before reading the database.
@@ -325,6 +342,26 @@ mod tests {
         assert!(cache.get("y", &settings).is_some());
         std::thread::sleep(Duration::from_millis(30));
         assert!(cache.get("y", &settings).is_none());
+    }
+
+    #[test]
+    fn an_entry_past_half_its_lifetime_is_due_for_one_refresh() {
+        let cache = SessionCache::new();
+        let e = entry(session(Uuid::new_v4(), chrono::Duration::hours(1)));
+        let long = Settings {
+            ttl: Duration::from_secs(3600),
+            ..Settings::default()
+        };
+        assert!(!cache.due_for_refresh(&e, &long));
+        let over = Settings {
+            ttl: Duration::ZERO,
+            ..Settings::default()
+        };
+        assert!(cache.due_for_refresh(&e, &over));
+        assert!(
+            !cache.due_for_refresh(&e, &over),
+            "only one reload per entry"
+        );
     }
 
     #[test]

@@ -47,27 +47,25 @@ pub fn register_admin(r: &mut RouterBuilder) {
 
 /// `GET /sessions/whoami`: the session of the request, or 401.
 async fn whoami(app: App, req: Request) -> Result<Response> {
-    let token = manager::token_from_request(&app, &req).ok_or_else(manager::no_active_session)?;
-    let cached = manager::whoami_session(&app, &token)
+    let credential =
+        manager::credential_from_request(&app, &req).ok_or_else(manager::no_active_session)?;
+    let cached = manager::whoami_session(&app, credential.token())
         .await?
         .ok_or_else(manager::no_active_session)?;
     let session = &cached.session;
     let required = app.config().session.whoami.required_aal;
     manager::check_aal(&app, session, required, None)?;
-    let identity_id = session.identity_id;
-    let expires_at = session.expires_at;
     let mut res = response::raw_json(StatusCode::OK, cached.body.clone());
-    if let Ok(v) = HeaderValue::from_str(&identity_id.to_string()) {
-        res.headers_mut()
-            .insert("x-kratos-authenticated-identity-id", v);
-    }
-    // A cookie that expires before the session (after an extension) is re-issued.
-    if req.cookie(&app.config().session.cookie.name).is_some()
-        && req.header("x-session-token").is_none()
-    {
+    res.headers_mut().insert(
+        "x-kratos-authenticated-identity-id",
+        cached.identity_header.clone(),
+    );
+    // As Kratos: the cookie is issued again only when it was issued for an earlier expiry (the
+    // session was extended since), not on every call.
+    if credential.cookie_outdated(session.expires_at) {
         response::add_cookie(
             &mut res,
-            &manager::session_cookie(&app, &token, expires_at).to_header(),
+            &manager::session_cookie(&app, credential.token(), session.expires_at).to_header(),
         );
     }
     Ok(res)

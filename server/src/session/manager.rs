@@ -153,19 +153,59 @@ fn cookie_mac(secret: &str, token: &str) -> Option<Vec<u8>> {
     Some(mac.finalize().into_bytes().to_vec())
 }
 
+/// How a request presents its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `X-Session-Token` or `Authorization: Bearer`.
+    Token(String),
+    /// The session cookie, with the session expiry it was issued for (unix microseconds; `None`
+    /// in cookies that do not carry one).
+    Cookie {
+        token: String,
+        expires_at: Option<i64>,
+    },
+}
+
+impl Credential {
+    pub fn token(&self) -> &str {
+        match self {
+            Credential::Token(token) | Credential::Cookie { token, .. } => token,
+        }
+    }
+
+    /// Whether the session cookie must be issued again for a session expiring at `expires_at`:
+    /// like Kratos, only when the cookie was issued for an earlier expiry (an extended session)
+    /// or does not say, never for a token.
+    pub fn cookie_outdated(&self, expires_at: chrono::DateTime<chrono::Utc>) -> bool {
+        match self {
+            Credential::Token(_) => false,
+            Credential::Cookie { expires_at: at, .. } => {
+                at.is_none_or(|at| at < cookie_expiry(expires_at))
+            }
+        }
+    }
+}
+
 /// Where the request carries a session token: `X-Session-Token`, the session cookie, or
 /// `Authorization: Bearer`, in Kratos's order.
-pub fn token_from_request(app: &App, req: &Request) -> Option<String> {
+pub fn credential_from_request(app: &App, req: &Request) -> Option<Credential> {
     if let Some(token) = req.header("x-session-token").filter(|t| !t.is_empty()) {
-        return Some(token.to_string());
+        return Some(Credential::Token(token.to_string()));
     }
     let cfg = app.config();
     if let Some(value) = req.cookie(&cfg.session.cookie.name)
-        && let Some(token) = verify_cookie_value(cfg.cookie_secrets(), value)
+        && let Some(credential) = verify_cookie_value(cfg.cookie_secrets(), value)
     {
-        return Some(token);
+        return Some(credential);
     }
-    bearer_token(req)
+    bearer_token(req).map(Credential::Token)
+}
+
+/// The session token of the request, however it is carried.
+pub fn token_from_request(app: &App, req: &Request) -> Option<String> {
+    credential_from_request(app, req).map(|c| match c {
+        Credential::Token(token) | Credential::Cookie { token, .. } => token,
+    })
 }
 
 pub fn bearer_token(req: &Request) -> Option<String> {
@@ -175,20 +215,41 @@ pub fn bearer_token(req: &Request) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-fn verify_cookie_value(secrets: &[String], value: &str) -> Option<String> {
-    let (token, sig) = value.rsplit_once('.')?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    secrets
-        .iter()
-        .any(|secret| {
-            cookie_mac(secret, token).is_some_and(|expected| {
-                subtle::ConstantTimeEq::ct_eq(expected.as_slice(), sig.as_slice()).into()
-            })
-        })
-        .then(|| token.to_string())
+/// A session expiry as the cookie carries it: unix microseconds (the databases' precision),
+/// rounded up so that the cookie of a session never looks older than the session read back.
+fn cookie_expiry(expires_at: chrono::DateTime<chrono::Utc>) -> i64 {
+    let below_a_micro = !expires_at.timestamp_subsec_nanos().is_multiple_of(1000);
+    expires_at.timestamp_micros() + i64::from(below_a_micro)
 }
 
-/// The session cookie for `token`, with the configured attributes.
+/// Checks a cookie value `<token>.<expiry>.<mac>` (or `<token>.<mac>`, without the expiry) against
+/// every cookie secret (rotation); the MAC covers everything before it.
+fn verify_cookie_value(secrets: &[String], value: &str) -> Option<Credential> {
+    let (signed, sig) = value.rsplit_once('.')?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    let authentic = secrets.iter().any(|secret| {
+        cookie_mac(secret, signed).is_some_and(|expected| {
+            subtle::ConstantTimeEq::ct_eq(expected.as_slice(), sig.as_slice()).into()
+        })
+    });
+    if !authentic {
+        return None;
+    }
+    // Tokens never contain a dot.
+    match signed.split_once('.') {
+        None => Some(Credential::Cookie {
+            token: signed.to_string(),
+            expires_at: None,
+        }),
+        Some((token, expiry)) => Some(Credential::Cookie {
+            token: token.to_string(),
+            expires_at: Some(expiry.parse().ok()?),
+        }),
+    }
+}
+
+/// The session cookie for `token`, with the configured attributes; it carries the session's
+/// expiry so that whoami knows when it must be issued again.
 pub fn session_cookie(app: &App, token: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Cookie {
     let cfg = app.config();
     let secret = cfg
@@ -196,10 +257,16 @@ pub fn session_cookie(app: &App, token: &str, expires_at: chrono::DateTime<chron
         .first()
         .map(String::as_str)
         .unwrap_or("");
-    let sig = cookie_mac(secret, token)
-        .map(|m| URL_SAFE_NO_PAD.encode(m))
-        .unwrap_or_default();
-    let mut cookie = Cookie::new(cfg.session.cookie.name.clone(), format!("{token}.{sig}"));
+    let value = if token.is_empty() {
+        String::new()
+    } else {
+        let signed = format!("{token}.{}", cookie_expiry(expires_at));
+        let sig = cookie_mac(secret, &signed)
+            .map(|m| URL_SAFE_NO_PAD.encode(m))
+            .unwrap_or_default();
+        format!("{signed}.{sig}")
+    };
+    let mut cookie = Cookie::new(cfg.session.cookie.name.clone(), value);
     cookie.path = cfg.session_cookie_path().to_string();
     cookie.domain = cfg.session_cookie_domain().map(str::to_string);
     cookie.secure = cfg.session_cookie_secure();
@@ -263,7 +330,8 @@ pub async fn from_token(app: &App, token: &str) -> Result<Option<Session>> {
 
 /// The active session of a token for whoami: from the session cache when fresh there, else read
 /// from the database (two round trips; a third only for identities stored without their available
-/// AAL) and cached with its serialised response.
+/// AAL) and cached with its serialised response. A hit past half its lifetime is reloaded in the
+/// background.
 pub async fn whoami_session(app: &App, token: &str) -> Result<Option<Arc<CachedSession>>> {
     let hash = hash_token(token);
     let cfg = app.config();
@@ -271,8 +339,27 @@ pub async fn whoami_session(app: &App, token: &str) -> Result<Option<Arc<CachedS
     if settings.enabled
         && let Some(hit) = app.session_cache.get(&hash, settings)
     {
+        if app.session_cache.due_for_refresh(&hit, settings) {
+            let app = app.clone();
+            tokio::spawn(async move {
+                match load_whoami_session(&app, hash.clone()).await {
+                    // Revoked or expired meanwhile: refused from now on.
+                    Ok(None) => app.session_cache.invalidate_token_hash(&hash),
+                    Ok(Some(_)) => {}
+                    // The entry expires as usual; the next miss reports the error.
+                    Err(err) => tracing::debug!(error = %err, "session cache: reload failed"),
+                }
+            });
+        }
         return Ok(Some(hit));
     }
+    load_whoami_session(app, hash).await
+}
+
+/// Reads the active session of a token hash for whoami and caches it.
+async fn load_whoami_session(app: &App, hash: String) -> Result<Option<Arc<CachedSession>>> {
+    let cfg = app.config();
+    let settings = &cfg.kratos_rs.session_cache;
     let generation = app.session_cache.generation();
     let mut c = app.db.conn().await?;
     let Some(mut session) = sessions::find_for_whoami(c.conn(), &hash).await? else {
@@ -399,19 +486,57 @@ mod tests {
     fn cookie_values_are_signed() {
         let secrets = vec!["s3cr3t-s3cr3t-s3cr3t".to_string()];
         let token = random_token(SESSION_TOKEN_PREFIX);
-        let sig = URL_SAFE_NO_PAD.encode(cookie_mac(&secrets[0], &token).unwrap());
+        let sign = |signed: &str| URL_SAFE_NO_PAD.encode(cookie_mac(&secrets[0], signed).unwrap());
+        let cookie = |token: &str, expires_at| Credential::Cookie {
+            token: token.to_string(),
+            expires_at,
+        };
+
+        let sig = sign(&token);
         assert_eq!(
             verify_cookie_value(&secrets, &format!("{token}.{sig}")),
-            Some(token.clone())
+            Some(cookie(&token, None))
         );
+        let signed = format!("{token}.1700000000");
+        assert_eq!(
+            verify_cookie_value(&secrets, &format!("{signed}.{}", sign(&signed))),
+            Some(cookie(&token, Some(1_700_000_000)))
+        );
+        // Changing the token or the expiry breaks the MAC.
         assert_eq!(
             verify_cookie_value(&secrets, &format!("{token}x.{sig}")),
+            None
+        );
+        assert_eq!(
+            verify_cookie_value(&secrets, &format!("{token}.1800000000.{}", sign(&signed))),
+            None
+        );
+        let unparsable = format!("{token}.soon");
+        assert_eq!(
+            verify_cookie_value(&secrets, &format!("{unparsable}.{}", sign(&unparsable))),
             None
         );
         assert_eq!(verify_cookie_value(&secrets, &token), None);
         assert_eq!(
             verify_cookie_value(&["other-secret-entirely".into()], &format!("{token}.{sig}")),
             None
+        );
+    }
+
+    #[test]
+    fn only_outdated_cookies_are_issued_again() {
+        // 1.7e9 s and 500 ns: the cookie says 1.7e9 s and 1 µs.
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 500).unwrap();
+        let cookie = |expires_at| Credential::Cookie {
+            token: "t".into(),
+            expires_at,
+        };
+        assert!(!Credential::Token("t".into()).cookie_outdated(at));
+        assert!(cookie(None).cookie_outdated(at));
+        assert!(cookie(Some(1_700_000_000_000_000)).cookie_outdated(at));
+        assert!(!cookie(Some(1_700_000_000_000_001)).cookie_outdated(at));
+        assert!(
+            !cookie(Some(1_700_000_000_000_001)).cookie_outdated(at - chrono::Duration::hours(1))
         );
     }
 }

@@ -103,6 +103,66 @@ async fn whoami_by_cookie_token_and_bearer() {
     ts.stop().await;
 }
 
+/// As Kratos's: whoami issues the session cookie again only once the session outlives it (after an
+/// extension), not on every call.
+#[tokio::test]
+async fn whoami_reissues_the_cookie_only_after_an_extension() {
+    let ts = server("").await;
+    let b = Browser::new(&ts);
+    browser_register(&b, &unique_email("reissue"), PASSWORD).await;
+    let http = crate::harness::client();
+    let whoami = |cookie: String| {
+        let req = http
+            .get(format!("{}/sessions/whoami", ts.public_url))
+            .header("cookie", cookie);
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            let set_cookie = res
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .find(|c| c.starts_with("ory_kratos_session="));
+            let body: Value = res.json().await.unwrap();
+            (body, set_cookie)
+        }
+    };
+
+    let (session, set_cookie) = whoami(b.cookie_header()).await;
+    assert_eq!(set_cookie, None, "a current cookie is not issued again");
+    let session_id = session["id"].as_str().unwrap().to_string();
+
+    let extended = identity_api::extend_session(&ts.admin_sdk(), &session_id)
+        .await
+        .unwrap();
+    let expiry = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    assert!(
+        expiry(extended.expires_at.as_deref().unwrap())
+            > expiry(session["expires_at"].as_str().unwrap())
+    );
+    let (after, set_cookie) = whoami(b.cookie_header()).await;
+    assert_eq!(
+        after["expires_at"],
+        Value::from(extended.expires_at.unwrap())
+    );
+    let set_cookie = set_cookie.expect("the cookie of an extended session is issued again");
+    let renewed = set_cookie.split(';').next().unwrap().to_string();
+    let issued = b
+        .cookie_header()
+        .split("; ")
+        .find(|c| c.starts_with("ory_kratos_session="))
+        .unwrap()
+        .to_string();
+    assert_ne!(renewed, issued);
+
+    // The renewed cookie is current again.
+    let (again, set_cookie) = whoami(renewed).await;
+    assert_eq!(again["id"], session["id"]);
+    assert_eq!(set_cookie, None);
+    ts.stop().await;
+}
+
 #[tokio::test]
 async fn my_sessions_list_and_revoke() {
     let ts = server("").await;

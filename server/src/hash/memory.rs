@@ -4,10 +4,13 @@
 //! that is about a third of the hash's time. Finished hashes hand their memory back here,
 //! wiped (it holds state derived from the password), up to a limit the hashing pool sets from
 //! its slots and the configured memory (by default nothing is kept). Every hash still fills the
-//! memory it is given from scratch.
+//! memory it is given from scratch. Spare memory goes back to the system after
+//! [`RELEASE_AFTER`] without hashing, so a burst of logins does not leave an idle server holding
+//! slots x memory for good.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
 use argon2::Block;
 use zeroize::Zeroize;
@@ -16,6 +19,11 @@ use zeroize::Zeroize;
 static SPARE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 /// How many KiB (blocks) may be kept in all.
 static LIMIT_KIB: AtomicU64 = AtomicU64::new(0);
+/// When memory was last handed back.
+static LAST_KEPT: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Idle time after which spare memory is released.
+pub const RELEASE_AFTER: Duration = Duration::from_secs(30);
 
 /// Keeps at most `limit_kib` of argon2 memory between hashes (0: none); drops spare memory
 /// beyond a lowered limit at once.
@@ -54,9 +62,47 @@ pub fn hash_into(
             && kept_kib(&spare) + memory.len() as u64 <= limit
         {
             spare.push(memory);
+            if let Ok(mut last) = LAST_KEPT.lock() {
+                *last = Some(Instant::now());
+            }
+            start_releaser();
         }
     }
     result
+}
+
+/// Drops all spare memory if none was handed back for `idle`.
+pub fn release_if_idle(idle: Duration) {
+    let idle_long_enough = LAST_KEPT
+        .lock()
+        .map(|last| idle_since(*last, idle))
+        .unwrap_or(true);
+    if idle_long_enough && let Ok(mut spare) = SPARE.lock() {
+        spare.clear();
+    }
+}
+
+fn idle_since(last_kept: Option<Instant>, idle: Duration) -> bool {
+    last_kept.is_none_or(|at| at.elapsed() >= idle)
+}
+
+/// A thread (not a task: hashing also runs outside the async runtime, in the CLI) that releases
+/// spare memory once hashing has been idle for [`RELEASE_AFTER`].
+fn start_releaser() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("argon2-memory".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(RELEASE_AFTER / 3);
+                    release_if_idle(RELEASE_AFTER);
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start the thread releasing idle argon2 memory");
+        }
+    });
 }
 
 /// Zeroes every block and keeps the length (`Vec::zeroize` would also empty the vector).
@@ -89,6 +135,16 @@ mod tests {
         let mut other = [0u8; 32];
         hash_into(&argon, b"other", b"saltsaltsalt", &mut other).unwrap();
         assert_ne!(other, fresh);
+    }
+
+    #[test]
+    fn memory_counts_as_idle_only_after_the_delay() {
+        // (Releasing itself is not asserted here: other tests hash in parallel through the same
+        // process-wide spare list.)
+        let now = Instant::now();
+        assert!(idle_since(None, RELEASE_AFTER));
+        assert!(!idle_since(Some(now), RELEASE_AFTER));
+        assert!(idle_since(Some(now), Duration::ZERO));
     }
 
     #[test]

@@ -184,6 +184,14 @@ impl Flow {
         self.data.internal.get(SKIP_CSRF_CHECK) == Some(&Value::Bool(true))
     }
 
+    /// Makes this new flow the replacement of `old` (expired, or abandoned after a used or
+    /// invalid secret): same request and return URL, showing `message`.
+    pub fn replaces(&mut self, old: &Flow, message: crate::text::Message) {
+        self.request_url = old.request_url.clone();
+        self.return_to = old.return_to.clone();
+        self.ui.messages.push(message);
+    }
+
     /// The flow's UI URL: `<ui_url>?flow=<id>`.
     pub fn ui_url(&self, base: &url::Url) -> String {
         let mut url = base.clone();

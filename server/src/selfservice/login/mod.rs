@@ -185,15 +185,11 @@ async fn submit(app: App, req: Request) -> Result<Response> {
 /// A fresh flow replacing an expired one, carrying its request URL and an expiry message.
 async fn replace(app: &App, req: &Request, old: &Flow) -> Result<Flow> {
     let (mut flow, _) = new_flow(app, req, old.flow_type).await?;
-    flow.request_url = old.request_url.clone();
-    flow.return_to = old.return_to.clone();
     let expired_for = chrono::Utc::now() - old.expires_at;
-    flow.ui
-        .messages
-        .push(crate::text::error_validation_login_flow_expired(
-            old.expires_at,
-            expired_for,
-        ));
+    flow.replaces(
+        old,
+        crate::text::error_validation_login_flow_expired(old.expires_at, expired_for),
+    );
     let mut c = app.db.conn().await?;
     flows::update(c.conn(), &flow).await?;
     Ok(flow)

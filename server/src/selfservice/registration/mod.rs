@@ -190,15 +190,12 @@ async fn submit(app: App, req: Request) -> Result<Response> {
 
 async fn replace(app: &App, req: &Request, old: &Flow) -> Result<Flow> {
     let (mut flow, _) = new_flow(app, req, old.flow_type).await?;
-    flow.request_url = old.request_url.clone();
-    flow.return_to = old.return_to.clone();
     flow.data.identity_schema = old.data.identity_schema.clone();
-    flow.ui
-        .messages
-        .push(crate::text::error_validation_registration_flow_expired(
-            old.expires_at,
-            chrono::Utc::now() - old.expires_at,
-        ));
+    let expired_for = chrono::Utc::now() - old.expires_at;
+    flow.replaces(
+        old,
+        crate::text::error_validation_registration_flow_expired(old.expires_at, expired_for),
+    );
     let mut c = app.db.conn().await?;
     flows::update(c.conn(), &flow).await?;
     Ok(flow)

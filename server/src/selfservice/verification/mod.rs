@@ -191,9 +191,7 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) ->
 
 async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Flow> {
     let (mut flow, _) = build_flow(app, req, old.flow_type, method_of(app, old)?).await?;
-    flow.request_url = old.request_url.clone();
-    flow.return_to = old.return_to.clone();
-    flow.ui.messages.push(message);
+    flow.replaces(old, message);
     let mut c = app.db.conn().await?;
     flows::insert(c.conn(), &flow).await?;
     Ok(flow)

@@ -68,58 +68,22 @@ fn optional_json(v: &Option<Value>) -> Option<String> {
     v.as_ref().filter(|v| !v.is_null()).map(Value::to_string)
 }
 
+/// One row of the children query ([`load_children`]), told apart by `kind`: a credential
+/// (`c`), one of its identifiers (`i`, `id` is the credential's), a verifiable (`v`) or a
+/// recovery (`r`) address.
 #[derive(sqlx::FromRow)]
-struct CredentialRow {
-    id: Uuid,
-    identity_id: Uuid,
-    #[sqlx(rename = "type")]
+struct ChildRow {
     kind: String,
-    config: String,
-    version: i32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(sqlx::FromRow)]
-struct IdentifierRow {
-    identity_credential_id: Uuid,
-    identifier: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct VerifiableAddressRow {
     id: Uuid,
     identity_id: Uuid,
-    via: String,
-    value: String,
-    verified: bool,
+    /// Credential type, or the address's channel (`via`).
+    label: String,
+    /// Credential config, identifier, or address value.
+    body: String,
+    version: Option<i32>,
+    verified: Option<bool>,
     verified_at: Option<DateTime<Utc>>,
-    status: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl VerifiableAddressRow {
-    fn into_address(self) -> VerifiableAddress {
-        VerifiableAddress {
-            id: self.id,
-            value: self.value,
-            verified: self.verified,
-            via: self.via,
-            status: self.status.parse().unwrap_or_default(),
-            verified_at: self.verified_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct RecoveryAddressRow {
-    id: Uuid,
-    identity_id: Uuid,
-    via: String,
-    value: String,
+    status: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -368,10 +332,7 @@ pub async fn find(mut c: Conn<'_>, id: Uuid, expand: Expand) -> Result<Option<Id
             .fetch_optional(&mut *c)
             .await?
     });
-    let Some(row) = row else { return Ok(None) };
-    let mut list = vec![row.into_identity()?];
-    load_children(c, &mut list, expand).await?;
-    Ok(list.pop())
+    with_children(c, row, expand).await
 }
 
 pub async fn find_by_external_id(
@@ -385,10 +346,7 @@ pub async fn find_by_external_id(
             .fetch_optional(&mut *c)
             .await?
     });
-    let Some(row) = row else { return Ok(None) };
-    let mut list = vec![row.into_identity()?];
-    load_children(c, &mut list, expand).await?;
-    Ok(list.pop())
+    with_children(c, row, expand).await
 }
 
 /// The identity owning `identifier` for a credential type (e.g. the password login lookup).
@@ -398,17 +356,26 @@ pub async fn find_by_identifier(
     identifier: &str,
     expand: Expand,
 ) -> Result<Option<Identity>> {
-    let id: Option<Uuid> = on!(c.re(), |c, d| {
-        sqlx::query_scalar(sql!(d, "SELECT identity_id FROM identity_credential_identifiers WHERE type = ? AND identifier = ?"))
+    let row: Option<IdentityRow> = on!(c.re(), |c, d| {
+        sqlx::query_as(sql!(d, "SELECT id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, external_id, organization_id, available_aal, created_at, updated_at FROM identities WHERE id = (SELECT identity_id FROM identity_credential_identifiers WHERE type = ? AND identifier = ?)"))
             .bind(kind.as_str())
             .bind(normalize_identifier(kind, identifier))
             .fetch_optional(&mut *c)
             .await?
     });
-    match id {
-        Some(id) => find(c, id, expand).await,
-        None => Ok(None),
-    }
+    with_children(c, row, expand).await
+}
+
+/// The identity of a row, with its children as requested.
+async fn with_children(
+    c: Conn<'_>,
+    row: Option<IdentityRow>,
+    expand: Expand,
+) -> Result<Option<Identity>> {
+    let Some(row) = row else { return Ok(None) };
+    let mut list = vec![row.into_identity()?];
+    load_children(c, &mut list, expand).await?;
+    Ok(list.pop())
 }
 
 /// A page of identities in id order (keyset pagination), with children as requested.
@@ -507,106 +474,107 @@ where
     <IdentityRow as sqlx::FromRow<'r, R>>::from_row(row)?.into_identity()
 }
 
-/// Loads credentials (with identifiers) and addresses for a batch of identities in one query each.
-async fn load_children(mut c: Conn<'_>, list: &mut [Identity], expand: Expand) -> Result<()> {
+/// Loads credentials (with identifiers) and addresses for a batch of identities, in one query.
+async fn load_children(c: Conn<'_>, list: &mut [Identity], expand: Expand) -> Result<()> {
     if list.is_empty() || expand == Expand::NOTHING {
         return Ok(());
     }
     let ids: Vec<Uuid> = list.iter().map(|i| i.id).collect();
-    let index: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
-
+    // PostgreSQL types a chain of UNIONs pair by pair, so a column that is NULL in the first two
+    // parts would be typed text: the verifiable addresses (verified, status) come first and the
+    // credentials (version) second.
+    let mut parts = vec![];
+    if expand.addresses {
+        parts.push("SELECT 'v' AS kind, id, identity_id, via AS label, value AS body, NULL AS version, verified, verified_at, status, created_at, updated_at FROM identity_verifiable_addresses");
+    }
     if expand.credentials {
-        let creds: Vec<CredentialRow> = on!(c.re(), |c, d| {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT id, identity_id, type, config, version, created_at, updated_at FROM identity_credentials WHERE identity_id IN (",
-            );
+        parts.push("SELECT 'c', id, identity_id, type, config, version, NULL, NULL, NULL, created_at, updated_at FROM identity_credentials");
+    }
+    if expand.addresses {
+        parts.push("SELECT 'r', id, identity_id, via, value, NULL, NULL, NULL, NULL, created_at, updated_at FROM identity_recovery_addresses");
+    }
+    if expand.credentials {
+        parts.push("SELECT 'i', identity_credential_id, identity_id, type, identifier, NULL, NULL, NULL, NULL, created_at, updated_at FROM identity_credential_identifiers");
+    }
+    let rows: Vec<ChildRow> = on!(c, |c, d| {
+        let mut qb = sqlx::QueryBuilder::new("");
+        for (n, part) in parts.iter().enumerate() {
+            if n > 0 {
+                qb.push(" UNION ALL ");
+            }
+            qb.push(part).push(" WHERE identity_id IN (");
             let mut sep = qb.separated(", ");
             for id in &ids {
                 sep.push_bind(*id);
             }
             sep.push_unseparated(")");
-            qb.build_query_as().fetch_all(&mut *c).await?
-        });
-        let identifiers: Vec<IdentifierRow> = on!(c.re(), |c, d| {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT identity_credential_id, identifier FROM identity_credential_identifiers WHERE identity_id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in &ids {
-                sep.push_bind(*id);
-            }
-            sep.push_unseparated(") ORDER BY identifier");
-            qb.build_query_as().fetch_all(&mut *c).await?
-        });
-        let mut by_credential: HashMap<Uuid, Vec<String>> = HashMap::new();
-        for row in identifiers {
-            by_credential
-                .entry(row.identity_credential_id)
-                .or_default()
-                .push(row.identifier);
         }
-        for row in creds {
-            let Ok(kind) = row.kind.parse::<CredentialsType>() else {
-                tracing::warn!(credential = %row.id, kind = %row.kind, "skipping credential of unknown type");
-                continue;
-            };
-            let Some(&n) = index.get(&row.identity_id) else {
-                continue;
-            };
-            list[n].credentials.insert(
-                kind,
-                Credentials {
-                    id: row.id,
-                    kind,
-                    identifiers: by_credential.remove(&row.id).unwrap_or_default(),
-                    config: Some(serde_json::from_str(&row.config)?),
-                    version: row.version,
-                    created_at: row.created_at,
-                    updated_at: row.updated_at,
-                },
-            );
+        qb.build_query_as().fetch_all(&mut *c).await?
+    });
+    attach_children(list, rows)
+}
+
+/// Puts the rows of the children query into their identities, in the orders the API shows:
+/// addresses by id, identifiers alphabetically.
+fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
+    let index: HashMap<Uuid, usize> = list.iter().enumerate().map(|(n, i)| (i.id, n)).collect();
+    let mut identifiers: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let mut credentials = vec![];
+    for row in rows {
+        let Some(&n) = index.get(&row.identity_id) else {
+            continue;
+        };
+        let identity = &mut list[n];
+        match row.kind.as_str() {
+            "v" => identity.verifiable_addresses.push(VerifiableAddress {
+                id: row.id,
+                value: row.body,
+                verified: row.verified.unwrap_or_default(),
+                via: row.label,
+                status: row
+                    .status
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .unwrap_or_default(),
+                verified_at: row.verified_at,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }),
+            "r" => identity.recovery_addresses.push(RecoveryAddress {
+                id: row.id,
+                value: row.body,
+                via: row.label,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }),
+            "i" => identifiers.entry(row.id).or_default().push(row.body),
+            _ => credentials.push((n, row)),
         }
     }
-
-    if expand.addresses {
-        let verifiable: Vec<VerifiableAddressRow> = on!(c.re(), |c, d| {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT id, identity_id, via, value, verified, verified_at, status, created_at, updated_at FROM identity_verifiable_addresses WHERE identity_id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in &ids {
-                sep.push_bind(*id);
-            }
-            sep.push_unseparated(") ORDER BY id");
-            qb.build_query_as().fetch_all(&mut *c).await?
-        });
-        for row in verifiable {
-            if let Some(&n) = index.get(&row.identity_id) {
-                list[n].verifiable_addresses.push(row.into_address());
-            }
-        }
-        let recovery: Vec<RecoveryAddressRow> = on!(c.re(), |c, d| {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT id, identity_id, via, value, created_at, updated_at FROM identity_recovery_addresses WHERE identity_id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in &ids {
-                sep.push_bind(*id);
-            }
-            sep.push_unseparated(") ORDER BY id");
-            qb.build_query_as().fetch_all(&mut *c).await?
-        });
-        for row in recovery {
-            if let Some(&n) = index.get(&row.identity_id) {
-                list[n].recovery_addresses.push(RecoveryAddress {
-                    id: row.id,
-                    value: row.value,
-                    via: row.via,
-                    created_at: row.created_at,
-                    updated_at: row.updated_at,
-                });
-            }
-        }
+    for identity in list.iter_mut() {
+        identity.verifiable_addresses.sort_by_key(|a| a.id);
+        identity.recovery_addresses.sort_by_key(|a| a.id);
+    }
+    for (n, row) in credentials {
+        let Ok(kind) = row.label.parse::<CredentialsType>() else {
+            tracing::warn!(credential = %row.id, kind = %row.label, "skipping credential of unknown type");
+            continue;
+        };
+        let mut credential_identifiers = identifiers.remove(&row.id).unwrap_or_default();
+        credential_identifiers.sort();
+        list[n].credentials.insert(
+            kind,
+            Credentials {
+                id: row.id,
+                kind,
+                identifiers: credential_identifiers,
+                config: Some(serde_json::from_str(&row.body)?),
+                version: row.version.unwrap_or_default(),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            },
+        );
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ impl App {
             db.migrate_up().await?;
         }
         let session_cache = SessionCache::new();
-        session_cache.start_listener(&db);
+        session_cache.start_listener(&db, &cfg.kratos_rs.session_cache);
         Ok(App(Arc::new(AppInner {
             config,
             db,

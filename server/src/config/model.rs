@@ -716,20 +716,22 @@ pub struct KratosRs {
 ///
 /// Revocation stays coherent across replicas: on PostgreSQL every replica listens for the
 /// notifications that triggers send when a session or identity changes, and drops the entries
-/// concerned at once; on other databases (or while the listener is reconnecting) an entry is
-/// trusted for at most `ttl`. Changes made through this process are applied to its own cache
-/// immediately on every database.
+/// concerned at once; on an SQLite file every process watches the database for commits and, while
+/// there are none, keeps its entries; elsewhere (MySQL, or while the listener is reconnecting, or
+/// an entry read before the last SQLite commit) an entry is trusted for at most `ttl`. Changes
+/// made through this process are applied to its own cache immediately on every database.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionCache {
     /// Off: every whoami reads the database.
     pub enabled: bool,
-    /// How long a cached session is trusted where no change notifications arrive (SQLite,
-    /// MySQL, or PostgreSQL while the listener is down): the longest a replica may still accept a
-    /// session revoked through another replica.
+    /// How long a cached session is trusted where no change notifications arrive (MySQL,
+    /// PostgreSQL while the listener is down, SQLite after a commit): the longest a replica may
+    /// still accept a session revoked through another replica.
     #[serde(with = "GoDuration")]
     pub ttl: Duration,
-    /// How long a cached session is kept while PostgreSQL change notifications are received.
+    /// How long a cached session is kept while PostgreSQL change notifications are received, or
+    /// while an SQLite database has seen no commit since the session was read.
     #[serde(with = "GoDuration")]
     pub notified_ttl: Duration,
     /// Most sessions kept; beyond it stale entries are dropped, then the whole cache.

@@ -6,10 +6,15 @@
 //! - on PostgreSQL, triggers (migration `session_cache_notify`) send `s:<session>` / `i:<identity>`
 //!   on [`CHANNEL`] for every changed session, identity or address, and a listener task in every
 //!   replica drops the entries concerned; while it listens, entries live up to `notified_ttl`;
-//! - elsewhere, and while the listener is reconnecting, entries live at most `ttl`.
+//! - on an SQLite file, a watcher reads the database's `data_version` every few milliseconds: it
+//!   changes with every commit, from any connection or process. While it stays the same, nothing
+//!   changed and entries read since the last change live up to `notified_ttl`; an entry read
+//!   before the last change falls back to `ttl` (the watcher cannot tell what changed);
+//! - elsewhere, and while the listener or watcher is down, entries live at most `ttl`.
 //!
 //! A miss that raced with an invalidation is not cached: readers note the cache generation before
-//! reading the database, and an insert is refused once any invalidation has happened since.
+//! reading the database ([`ReadMark`]), and an insert is refused once any invalidation has
+//! happened since.
 //! Expiry is checked on every hit, so an expired session is refused even while cached.
 
 use std::collections::HashMap;
@@ -20,6 +25,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderValue;
 use uuid::Uuid;
+
+use sqlx::sqlite::SqliteConnectOptions;
 
 use super::model::Session;
 use crate::config::SessionCache as Settings;
@@ -37,12 +44,15 @@ pub struct CachedSession {
     /// The `X-Kratos-Authenticated-Identity-Id` header of the response.
     pub identity_header: HeaderValue,
     cached_at: Instant,
+    /// The SQLite commit epoch the entry was read in (see [`SessionCache::lifetime`]).
+    epoch: u64,
     /// Whether a reload of this entry has been started (see [`SessionCache::due_for_refresh`]).
     refreshing: AtomicBool,
 }
 
 impl CachedSession {
-    pub fn new(session: Session, body: Bytes) -> CachedSession {
+    /// An entry for a session read after `read` was noted.
+    pub fn new(session: Session, body: Bytes, read: ReadMark) -> CachedSession {
         let identity_header = HeaderValue::from_str(&session.identity_id.to_string())
             .unwrap_or_else(|_| HeaderValue::from_static(""));
         CachedSession {
@@ -50,9 +60,26 @@ impl CachedSession {
             body,
             identity_header,
             cached_at: Instant::now(),
+            epoch: read.epoch,
             refreshing: AtomicBool::new(false),
         }
     }
+}
+
+/// When the cache was created (the origin of its millisecond clock).
+struct CreatedAt(Instant);
+
+impl Default for CreatedAt {
+    fn default() -> Self {
+        CreatedAt(Instant::now())
+    }
+}
+
+/// What a reader notes before reading the database, for [`SessionCache::insert`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReadMark {
+    generation: u64,
+    epoch: u64,
 }
 
 /// Hit and miss counts since start (for tests and metrics).
@@ -70,6 +97,12 @@ pub struct SessionCache {
     generation: AtomicU64,
     /// Whether PostgreSQL notifications are being received right now.
     listening: AtomicBool,
+    /// SQLite: bumped by the watcher whenever the database changed.
+    epoch: AtomicU64,
+    /// SQLite: when the watcher last saw the database unchanged, in ms since `started`.
+    confirmed_ms: AtomicU64,
+    watching: AtomicBool,
+    started: CreatedAt,
     hits: AtomicU64,
     misses: AtomicU64,
     listener: Mutex<Option<tokio::task::AbortHandle>>,
@@ -80,13 +113,26 @@ impl SessionCache {
         Arc::new(SessionCache::default())
     }
 
-    /// How long an entry is trusted now.
-    fn lifetime(&self, settings: &Settings) -> Duration {
-        if self.listening.load(Ordering::Acquire) {
+    /// How long an entry is trusted now: `notified_ttl` while change notifications arrive, or
+    /// while the SQLite watcher vouches that nothing changed since the entry was read (and has
+    /// said so within `ttl`, so that a stalled watcher cannot stretch the promise); else `ttl`.
+    fn lifetime(&self, entry: &CachedSession, settings: &Settings) -> Duration {
+        let vouched = self.listening.load(Ordering::Acquire)
+            || (self.watching.load(Ordering::Acquire)
+                && entry.epoch == self.epoch.load(Ordering::Acquire)
+                && self
+                    .since_started_ms()
+                    .saturating_sub(self.confirmed_ms.load(Ordering::Acquire))
+                    < settings.ttl.as_millis() as u64);
+        if vouched {
             settings.notified_ttl
         } else {
             settings.ttl
         }
+    }
+
+    fn since_started_ms(&self) -> u64 {
+        self.started.0.elapsed().as_millis() as u64
     }
 
     /// The cached active session for a token hash, if fresh and not expired.
@@ -97,7 +143,7 @@ impl SessionCache {
             .ok()
             .and_then(|map| map.get(token_hash).cloned())
             .filter(|e| {
-                e.cached_at.elapsed() < self.lifetime(settings)
+                e.cached_at.elapsed() < self.lifetime(e, settings)
                     && e.session.expires_at > chrono::Utc::now()
             });
         let counter = if found.is_some() {
@@ -113,13 +159,17 @@ impl SessionCache {
     /// Reloading it in the background keeps busy sessions from ever missing (a miss waits for the
     /// database) while an entry is still never served beyond its lifetime.
     pub fn due_for_refresh(&self, entry: &CachedSession, settings: &Settings) -> bool {
-        entry.cached_at.elapsed() * 2 >= self.lifetime(settings)
+        entry.cached_at.elapsed() * 2 >= self.lifetime(entry, settings)
             && !entry.refreshing.swap(true, Ordering::AcqRel)
     }
 
-    /// The generation to pass to [`SessionCache::insert`]; read it before reading the database.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// What to pass to [`CachedSession::new`] and [`SessionCache::insert`]; note it before
+    /// reading the database.
+    pub fn read_mark(&self) -> ReadMark {
+        ReadMark {
+            generation: self.generation.load(Ordering::Acquire),
+            epoch: self.epoch.load(Ordering::Acquire),
+        }
     }
 
     /// Caches a session read from the database, unless anything was invalidated since
@@ -128,18 +178,17 @@ impl SessionCache {
         &self,
         token_hash: String,
         entry: Arc<CachedSession>,
-        generation: u64,
+        read: ReadMark,
         settings: &Settings,
     ) {
         let Ok(mut map) = self.entries.write() else {
             return;
         };
-        if self.generation.load(Ordering::Acquire) != generation {
+        if self.generation.load(Ordering::Acquire) != read.generation {
             return;
         }
         if map.len() >= settings.max_entries {
-            let lifetime = self.lifetime(settings);
-            map.retain(|_, e| e.cached_at.elapsed() < lifetime);
+            map.retain(|_, e| e.cached_at.elapsed() < self.lifetime(e, settings));
             if map.len() >= settings.max_entries {
                 map.clear();
             }
@@ -198,18 +247,41 @@ impl SessionCache {
         }
     }
 
-    /// On PostgreSQL, starts the task that receives change notifications. Elsewhere nothing: the
-    /// TTL applies.
-    pub fn start_listener(self: &Arc<Self>, db: &Persister) {
-        let Pool::Postgres(pool) = db.pool() else {
-            return;
-        };
-        let pool = pool.clone();
+    /// Starts the task that tells the cache about changes: the notification listener on
+    /// PostgreSQL, the commit watcher on an SQLite file. Elsewhere (MySQL, in-memory SQLite)
+    /// nothing: the TTL applies.
+    pub fn start_listener(self: &Arc<Self>, db: &Persister, settings: &Settings) {
         let cache = Arc::downgrade(self);
-        let handle = tokio::spawn(listen(cache, pool)).abort_handle();
+        let task = match db.pool() {
+            Pool::Postgres(pool) => tokio::spawn(listen(cache, pool.clone())),
+            Pool::Sqlite(pool) => {
+                let options = pool.connect_options();
+                let in_memory = options
+                    .get_filename()
+                    .to_string_lossy()
+                    .contains(":memory:");
+                if in_memory || settings.ttl.is_zero() {
+                    return;
+                }
+                let every = (settings.ttl / 4).clamp(WATCH_MIN, WATCH_MAX);
+                tokio::spawn(watch_commits(cache, (*options).clone(), every))
+            }
+            Pool::MySql(_) => return,
+        };
         if let Ok(mut slot) = self.listener.lock() {
-            *slot = Some(handle);
+            *slot = Some(task.abort_handle());
         }
+    }
+
+    /// Records one look at SQLite's `data_version` (`None`: the look failed).
+    fn saw_data_version(&self, version: Option<i64>, last: &mut Option<i64>) {
+        if version.is_none() || version != *last {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        *last = version;
+        self.confirmed_ms
+            .store(self.since_started_ms(), Ordering::Release);
+        self.watching.store(version.is_some(), Ordering::Release);
     }
 }
 
@@ -220,6 +292,44 @@ impl Drop for SessionCache {
         {
             handle.abort();
         }
+    }
+}
+
+/// Bounds of the SQLite watcher's polling interval (a quarter of the TTL).
+const WATCH_MIN: Duration = Duration::from_millis(10);
+const WATCH_MAX: Duration = Duration::from_secs(1);
+
+/// Watches an SQLite database's `data_version` on a connection of its own (the value only counts
+/// commits by other connections, so this one must never write) for as long as the cache lives.
+async fn watch_commits(cache: Weak<SessionCache>, options: SqliteConnectOptions, every: Duration) {
+    use sqlx::{ConnectOptions, Connection};
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut conn = match options.connect().await {
+            Ok(conn) => conn,
+            Err(err) => {
+                tracing::warn!(error = %err, "session cache: cannot watch the database; using the TTL");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        let mut last = None;
+        loop {
+            let version = sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                .fetch_one(&mut conn)
+                .await;
+            let Some(c) = cache.upgrade() else { return };
+            c.saw_data_version(version.as_ref().ok().copied(), &mut last);
+            if let Err(err) = version {
+                tracing::warn!(error = %err, "session cache: lost the database watch; reconnecting");
+                break;
+            }
+            drop(c);
+            tokio::time::sleep(every).await;
+        }
+        let _ = conn.close().await;
     }
 }
 
@@ -288,7 +398,14 @@ mod tests {
     }
 
     fn entry(s: Session) -> Arc<CachedSession> {
-        Arc::new(CachedSession::new(s, Bytes::from_static(b"{}")))
+        Arc::new(CachedSession::new(
+            s,
+            Bytes::from_static(b"{}"),
+            ReadMark {
+                generation: 0,
+                epoch: 0,
+            },
+        ))
     }
 
     #[test]
@@ -298,7 +415,7 @@ mod tests {
         let identity = Uuid::new_v4();
         let s = session(identity, chrono::Duration::hours(1));
         let id = s.id;
-        cache.insert("a".into(), entry(s), cache.generation(), &settings);
+        cache.insert("a".into(), entry(s), cache.read_mark(), &settings);
         assert!(cache.get("a", &settings).is_some());
         cache.invalidate_session(Uuid::new_v4());
         assert!(cache.get("a", &settings).is_some());
@@ -308,7 +425,7 @@ mod tests {
         cache.insert(
             "b".into(),
             entry(session(identity, chrono::Duration::hours(1))),
-            cache.generation(),
+            cache.read_mark(),
             &settings,
         );
         cache.apply(&format!("i:{identity}"));
@@ -320,7 +437,7 @@ mod tests {
     fn a_read_that_raced_an_invalidation_is_not_cached() {
         let cache = SessionCache::new();
         let settings = Settings::default();
-        let before = cache.generation();
+        let before = cache.read_mark();
         cache.invalidate_token_hash("elsewhere");
         let s = session(Uuid::new_v4(), chrono::Duration::hours(1));
         cache.insert("a".into(), entry(s), before, &settings);
@@ -335,10 +452,10 @@ mod tests {
             ..Settings::default()
         };
         let expired = session(Uuid::new_v4(), chrono::Duration::milliseconds(-1));
-        cache.insert("x".into(), entry(expired), cache.generation(), &settings);
+        cache.insert("x".into(), entry(expired), cache.read_mark(), &settings);
         assert!(cache.get("x", &settings).is_none());
         let s = session(Uuid::new_v4(), chrono::Duration::hours(1));
-        cache.insert("y".into(), entry(s), cache.generation(), &settings);
+        cache.insert("y".into(), entry(s), cache.read_mark(), &settings);
         assert!(cache.get("y", &settings).is_some());
         std::thread::sleep(Duration::from_millis(30));
         assert!(cache.get("y", &settings).is_none());
@@ -373,7 +490,7 @@ mod tests {
         };
         for key in ["a", "b", "c"] {
             let s = session(Uuid::new_v4(), chrono::Duration::hours(1));
-            cache.insert(key.into(), entry(s), cache.generation(), &settings);
+            cache.insert(key.into(), entry(s), cache.read_mark(), &settings);
         }
         assert!(cache.entries.read().unwrap().len() <= 2);
         assert!(cache.get("c", &settings).is_some());

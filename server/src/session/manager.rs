@@ -360,7 +360,7 @@ pub async fn whoami_session(app: &App, token: &str) -> Result<Option<Arc<CachedS
 async fn load_whoami_session(app: &App, hash: String) -> Result<Option<Arc<CachedSession>>> {
     let cfg = app.config();
     let settings = &cfg.kratos_rs.session_cache;
-    let generation = app.session_cache.generation();
+    let read = app.session_cache.read_mark();
     let mut c = app.db.conn().await?;
     let Some(mut session) = sessions::find_for_whoami(c.conn(), &hash).await? else {
         return Ok(None);
@@ -376,10 +376,10 @@ async fn load_whoami_session(app: &App, hash: String) -> Result<Option<Arc<Cache
     }
     drop(c);
     let body = Bytes::from(serde_json::to_vec(&session.clone().for_client())?);
-    let entry = Arc::new(CachedSession::new(session, body));
+    let entry = Arc::new(CachedSession::new(session, body, read));
     if settings.enabled {
         app.session_cache
-            .insert(hash, entry.clone(), generation, settings);
+            .insert(hash, entry.clone(), read, settings);
     }
     Ok(Some(entry))
 }

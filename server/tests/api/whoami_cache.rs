@@ -1,6 +1,7 @@
 //! The whoami session cache (`kratos_rs.session_cache`): hits answer without the database, and
 //! revocation stays coherent on this replica at once, across replicas promptly (PostgreSQL change
-//! notifications) or within the TTL (SQLite, MySQL).
+//! notifications) or within the TTL (SQLite, MySQL); entries outlive the TTL only while changes
+//! would be seen (PostgreSQL notifications, the SQLite commit watch).
 
 use std::time::{Duration, Instant};
 
@@ -235,4 +236,59 @@ async fn revocation_through_another_replica_is_refused_promptly() {
     }
     b.stop().await;
     a.stop().await;
+}
+
+/// Whether whoami for `token` was answered from the cache.
+async fn whoami_was_a_hit(ts: &TestServer, token: &str) -> bool {
+    let before = ts.app.session_cache.stats();
+    assert_eq!(whoami_status(ts, token).await, 200);
+    ts.app.session_cache.stats().hits > before.hits
+}
+
+#[tokio::test]
+async fn entries_outlive_the_ttl_only_where_changes_are_seen() {
+    // PostgreSQL notifies every change and SQLite files are watched for commits, so an entry
+    // of an unchanged database outlives the TTL there; MySQL has neither.
+    let watched = backend() != "mysql";
+    let ttl = Duration::from_millis(1000);
+    let ts = TestServer::start("kratos_rs: { session_cache: { ttl: 1s } }").await;
+    if backend() == "postgres" {
+        let start = Instant::now();
+        while !ts.app.session_cache.is_listening() {
+            assert!(start.elapsed() < Duration::from_secs(5), "never listening");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let (token, _) = login(&ts, "quiet@example.org").await;
+    // Past the login's own commit (the watcher looks every quarter TTL).
+    tokio::time::sleep(ttl / 2).await;
+    assert_eq!(whoami_status(&ts, &token).await, 200);
+    assert!(whoami_was_a_hit(&ts, &token).await);
+
+    tokio::time::sleep(ttl * 3 / 2).await;
+    assert_eq!(
+        whoami_was_a_hit(&ts, &token).await,
+        watched,
+        "after the TTL, with no change in between"
+    );
+
+    // A commit the cache cannot attribute (here an unrelated identity; on SQLite the watcher
+    // only sees that something changed) leaves the entry to the TTL again, except with
+    // PostgreSQL's precise notifications.
+    tokio::time::sleep(ttl / 2).await;
+    assert_eq!(whoami_status(&ts, &token).await, 200);
+    let res = client()
+        .post(format!("{}/admin/identities", ts.admin_url))
+        .json(&json!({ "schema_id": "default", "traits": { "email": "other@example.org" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    tokio::time::sleep(ttl * 3 / 2).await;
+    assert_eq!(
+        whoami_was_a_hit(&ts, &token).await,
+        backend() == "postgres",
+        "after the TTL, with an unrelated change in between"
+    );
+    ts.stop().await;
 }

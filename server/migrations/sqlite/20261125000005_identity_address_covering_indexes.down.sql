@@ -1,0 +1,4 @@
+CREATE INDEX identity_recovery_addresses_identity_idx ON identity_recovery_addresses (identity_id);
+DROP INDEX identity_recovery_addresses_identity_covering_idx;
+CREATE INDEX identity_verifiable_addresses_identity_idx ON identity_verifiable_addresses (identity_id);
+DROP INDEX identity_verifiable_addresses_identity_covering_idx;

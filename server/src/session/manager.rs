@@ -115,15 +115,13 @@ pub async fn issue(
     };
     let token = random_token(SESSION_TOKEN_PREFIX);
     let logout_token = logout_token(app, session.id);
-    let mut tx = app.db.begin().await?;
     sessions::insert(
-        tx.conn(),
+        &app.db,
         &session,
         &hash_token(&token),
         &hash_token(&logout_token),
     )
     .await?;
-    tx.commit().await?;
     session.authenticator_assurance_level = assurance_level(&session.authentication_methods);
     Ok(IssuedSession {
         session,

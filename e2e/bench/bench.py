@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
 """Helpers of e2e/bench/run.sh: start the server and time it to ready, seed identities and
-sessions in bulk (SQL, not the API: minutes matter), drive the argon2-bound flows (API login and
-registration: a few dozen per second, where a Python client is not the bottleneck), and write the
-report (markdown and an SVG plot). Standard library only."""
+sessions in bulk (SQL, not the API: minutes matter), measure the raw argon2id rate, create the
+login users, and write the report (markdown and an SVG plot). Standard library only."""
 
 import argparse
 import base64
-import concurrent.futures
 import hashlib
 import hmac
 import http.client
@@ -14,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -220,10 +217,6 @@ def cmd_seed(a):
                       "seconds": round(time.perf_counter() - t0, 1)}))
 
 
-# --------------------------------------------------------------------------------------------
-# flows: API login / registration under concurrency; each operation = create flow + submit
-# --------------------------------------------------------------------------------------------
-
 def request(conn, method, path, body=None):
     headers = {"Accept": "application/json"}
     data = None
@@ -233,55 +226,6 @@ def request(conn, method, path, body=None):
     conn.request(method, path, body=data, headers=headers)
     res = conn.getresponse()
     return res.status, res.read()
-
-
-def cmd_flows(a):
-    host, port = a.url.split("//", 1)[1].rstrip("/").split(":")
-    deadline = time.perf_counter() + a.duration
-    latencies, errors = [], []
-    lock = threading.Lock()
-    counter = iter(range(10**9))
-
-    def worker(w):
-        conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        while time.perf_counter() < deadline:
-            n = next(counter)
-            t0 = time.perf_counter()
-            try:
-                status, body = request(conn, "GET", "/self-service/%s/api" % a.kind)
-                if status != 200:
-                    raise RuntimeError("flow: %d %s" % (status, body[:200]))
-                flow = json.loads(body)["id"]
-                if a.kind == "login":
-                    email = "login%d@bench.test" % (n % a.users)
-                    payload = {"method": "password", "identifier": email, "password": PASSWORD}
-                else:
-                    email = "reg-%s-%d@bench.test" % (a.tag, n)
-                    payload = {"method": "password", "traits": {"email": email}, "password": PASSWORD}
-                status, body = request(conn, "POST", "/self-service/%s?flow=%s" % (a.kind, flow), payload)
-                expected = b"session_token" if a.kind == "login" else b'"identity"'
-                if status != 200 or expected not in body:
-                    raise RuntimeError("submit: %d %s" % (status, body[:300]))
-                with lock:
-                    latencies.append(time.perf_counter() - t0)
-            except Exception as e:  # noqa: BLE001 - every failure is reported
-                with lock:
-                    errors.append(str(e))
-                conn.close()
-                conn = http.client.HTTPConnection(host, int(port), timeout=60)
-
-    t0 = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(a.concurrency) as ex:
-        list(ex.map(worker, range(a.concurrency)))
-    elapsed = time.perf_counter() - t0
-    latencies.sort()
-
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0
-
-    print(json.dumps({"rps": round(len(latencies) / elapsed, 2), "seconds": round(elapsed, 3), "p50_ms": round(pct(0.5), 2),
-                      "p99_ms": round(pct(0.99), 2), "requests": len(latencies),
-                      "errors": len(errors), "first_error": errors[0] if errors else None}))
 
 
 def cmd_users(a):
@@ -438,11 +382,9 @@ def main():
     s = sub.add_parser("seed"); s.add_argument("--dsn"); s.add_argument("--identities", type=int); s.add_argument("--start", type=int, default=0)
     s.add_argument("--sessions", type=int, default=0); s.add_argument("--out"); s.add_argument("--cookie-secret", default="")
     s = sub.add_parser("users"); s.add_argument("--admin"); s.add_argument("--users", type=int)
-    s = sub.add_parser("flows"); s.add_argument("--kind"); s.add_argument("--url"); s.add_argument("--duration", type=float)
-    s.add_argument("--concurrency", type=int); s.add_argument("--users", type=int, default=8); s.add_argument("--tag", default="x")
     s = sub.add_parser("report"); s.add_argument("--results"); s.add_argument("--out")
     a = p.parse_args()
-    {"serve": cmd_serve, "rss": cmd_rss, "rawhash": cmd_rawhash, "seed": cmd_seed, "users": cmd_users, "flows": cmd_flows,
+    {"serve": cmd_serve, "rss": cmd_rss, "rawhash": cmd_rawhash, "seed": cmd_seed, "users": cmd_users,
      "report": cmd_report}[a.cmd](a)
 
 

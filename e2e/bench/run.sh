@@ -100,6 +100,7 @@ selfservice:
 YML
 }
 cookie_secret=bench-cookie-secret-long-enough-0123456789
+bench_password=bench-passphrase-that-is-long-enough-42 # bench.py PASSWORD, the login users' password
 
 # The physical limit of the login and registration flows: raw argon2id hashes per second on every
 # core, with the parameters of the server's configuration ($work/kratos.yml): one sequential
@@ -165,9 +166,23 @@ run_interleaved() {
   done
 }
 
-run_flows() { # backend kind seconds → the flow benchmark's JSON line
-  python3 $here/bench.py flows --kind "$2" --url "$public" --duration "$3" \
-    --concurrency "$((smoke ? 4 : 16))" --users 8 --tag "$1-$RANDOM$RANDOM"
+# API login or registration driven by wrk (flows.lua: create the flow, submit it; one connection
+# per thread) → one JSON line: operations per second, submit latency, failures.
+run_flows() { # backend kind seconds
+  local conns=$((smoke ? 4 : 16)) secs line
+  secs=$(python3 -c "print(max(1, round($3)))")
+  line=$(KIND=$2 PASSWORD=$bench_password USERS=8 TAG="$1-$RANDOM$RANDOM" \
+    wrk -t"$conns" -c"$conns" -d"${secs}s" --timeout 30s -s $here/flows.lua "$public" | sed -n 's/^JSON //p')
+  [ -n "$line" ] || fail "$1 $2 flow: wrk printed no summary"
+  python3 - "$line" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+secs = r["duration_us"] / 1e6
+print(json.dumps({"rps": round(r["operations"] / secs, 2), "seconds": round(secs, 3),
+                  "p50_ms": r["submit_p50_us"] / 1000, "p99_ms": r["submit_p99_us"] / 1000,
+                  "requests": r["operations"], "errors": r["failed"] + r["errors"],
+                  "first_error": r["first_error"] or None}))
+PY
 }
 # Raw hashing, API login and API registration in $flow_rounds interleaved rounds of
 # $flow_duration/$flow_rounds seconds each; the flows' ratio is to the mean raw rate.

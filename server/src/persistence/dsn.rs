@@ -3,9 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Executor};
 
 use super::Pool;
@@ -91,6 +91,26 @@ fn parse_go_duration(s: &str) -> Option<Duration> {
 /// database surfaces quickly and clearly instead of piling up requests.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Pool options shared by every backend. sqlx pings each connection it hands out, one more round
+/// trip (a database process woken on a busy machine) per query; here only a connection that sat
+/// idle for [`PING_AFTER_IDLE`] is checked, where a restarted or unreachable database shows. A
+/// connection that breaks in use fails its request cleanly (503) and is dropped.
+fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 pub async fn connect(dsn: &str) -> Result<Pool> {
     let dsn = dsn.trim();
     if dsn == "memory" || dsn.starts_with("sqlite://file::memory:") || dsn == "sqlite::memory:" {
@@ -118,7 +138,7 @@ pub async fn connect(dsn: &str) -> Result<Pool> {
 /// the database alive and avoids shared-cache table locks.
 async fn connect_memory() -> Result<Pool> {
     let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
+    let pool = pool_options::<sqlx::Sqlite>()
         .max_connections(1)
         .min_connections(1)
         .idle_timeout(None)
@@ -167,7 +187,7 @@ async fn connect_sqlite(dsn: &str) -> Result<Pool> {
         use sqlx::{ConnectOptions, Connection};
         options.connect().await?.close().await?;
     }
-    let pool = SqlitePoolOptions::new()
+    let pool = pool_options::<sqlx::Sqlite>()
         .max_connections(params.max_conns.unwrap_or(8))
         .min_connections(
             params
@@ -198,7 +218,7 @@ async fn connect_postgres(dsn: &str) -> Result<Pool> {
         // identities and took 9 ms instead of 1.
         options = options.options([("max_parallel_workers_per_gather", "0")]);
     }
-    let pool = PgPoolOptions::new()
+    let pool = pool_options::<sqlx::Postgres>()
         .max_connections(params.max_conns.unwrap_or_else(default_max_conns))
         .min_connections(0)
         .max_lifetime(
@@ -240,7 +260,7 @@ async fn connect_mysql(dsn: &str) -> Result<Pool> {
         .timezone(Some(String::from("+00:00")))
         .charset("utf8mb4")
         .log_statements(tracing::log::LevelFilter::Trace);
-    let pool = MySqlPoolOptions::new()
+    let pool = pool_options::<sqlx::MySql>()
         .max_connections(params.max_conns.unwrap_or_else(default_max_conns))
         .min_connections(0)
         .max_lifetime(

@@ -5,6 +5,7 @@
 //! itself survives. Any event there triggers a (debounced) re-read; unchanged content is skipped.
 
 use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,11 +50,13 @@ impl ConfigHandle {
         })?;
 
         let (events, mut received) = mpsc::unbounded_channel::<()>();
+        let names = file_names(files);
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 match event {
                     // Our own reads show up as access events; they change nothing.
                     Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+                    Ok(event) if !event.paths.iter().any(|path| concerns(&names, path)) => {}
                     Ok(_) => {
                         let _ = events.send(());
                     }
@@ -92,6 +95,23 @@ impl ConfigHandle {
     }
 }
 
+/// The names of the watched files (their directories are watched).
+fn file_names(files: &[PathBuf]) -> BTreeSet<OsString> {
+    files
+        .iter()
+        .filter_map(|file| file.file_name().map(OsStr::to_os_string))
+        .collect()
+}
+
+/// Whether a change in a watched directory may concern the configuration: one of its files, or
+/// the `..data` link Kubernetes swaps to update a mounted ConfigMap at once. Anything else there
+/// (an SQLite database and its journal beside the configuration) would otherwise wake the reload
+/// task on every write.
+fn concerns(names: &BTreeSet<OsString>, path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| names.contains(name) || name.as_encoded_bytes().starts_with(b".."))
+}
+
 fn directories(files: &[PathBuf]) -> BTreeSet<PathBuf> {
     files
         .iter()
@@ -100,4 +120,22 @@ fn directories(files: &[PathBuf]) -> BTreeSet<PathBuf> {
             _ => Path::new(".").to_path_buf(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_configuration_files_and_kubernetes_links_concern_the_watcher() {
+        let names = file_names(&[PathBuf::from("/etc/kratos/kratos.yml")]);
+        assert!(concerns(&names, Path::new("/etc/kratos/kratos.yml")));
+        assert!(concerns(&names, Path::new("/etc/kratos/..data")));
+        assert!(concerns(
+            &names,
+            Path::new("/etc/kratos/..2026_11_25_10_00_00.123")
+        ));
+        assert!(!concerns(&names, Path::new("/etc/kratos/db.sqlite-wal")));
+        assert!(!concerns(&names, Path::new("/etc/kratos/kratos.yml.swp")));
+    }
 }

@@ -72,19 +72,19 @@ fn optional_json(v: &Option<Value>) -> Option<String> {
 /// (`c`), one of its identifiers (`i`, `id` is the credential's), a verifiable (`v`) or a
 /// recovery (`r`) address.
 #[derive(sqlx::FromRow)]
-struct ChildRow {
-    kind: String,
-    id: Uuid,
+pub(crate) struct ChildRow {
+    pub kind: String,
+    pub id: Uuid,
     identity_id: Uuid,
     /// Credential type, or the address's channel (`via`).
-    label: String,
+    label: Option<String>,
     /// Credential config, identifier, or address value.
-    body: String,
+    pub body: Option<String>,
     version: Option<i32>,
     verified: Option<bool>,
     verified_at: Option<DateTime<Utc>>,
     status: Option<String>,
-    created_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
@@ -516,7 +516,7 @@ async fn load_children(c: Conn<'_>, list: &mut [Identity], expand: Expand) -> Re
 
 /// Puts the rows of the children query into their identities, in the orders the API shows:
 /// addresses by id, identifiers alphabetically.
-fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
+pub(crate) fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
     let index: HashMap<Uuid, usize> = list.iter().enumerate().map(|(n, i)| (i.id, n)).collect();
     let mut identifiers: HashMap<Uuid, Vec<String>> = HashMap::new();
     let mut credentials = vec![];
@@ -528,9 +528,9 @@ fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
         match row.kind.as_str() {
             "v" => identity.verifiable_addresses.push(VerifiableAddress {
                 id: row.id,
-                value: row.body,
+                value: row.body.unwrap_or_default(),
                 verified: row.verified.unwrap_or_default(),
-                via: row.label,
+                via: row.label.unwrap_or_default(),
                 status: row
                     .status
                     .as_deref()
@@ -543,12 +543,15 @@ fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
             }),
             "r" => identity.recovery_addresses.push(RecoveryAddress {
                 id: row.id,
-                value: row.body,
-                via: row.label,
+                value: row.body.unwrap_or_default(),
+                via: row.label.unwrap_or_default(),
                 created_at: row.created_at,
                 updated_at: row.updated_at,
             }),
-            "i" => identifiers.entry(row.id).or_default().push(row.body),
+            "i" => identifiers
+                .entry(row.id)
+                .or_default()
+                .push(row.body.unwrap_or_default()),
             _ => credentials.push((n, row)),
         }
     }
@@ -557,8 +560,9 @@ fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
         identity.recovery_addresses.sort_by_key(|a| a.id);
     }
     for (n, row) in credentials {
-        let Ok(kind) = row.label.parse::<CredentialsType>() else {
-            tracing::warn!(credential = %row.id, kind = %row.label, "skipping credential of unknown type");
+        let label = row.label.unwrap_or_default();
+        let Ok(kind) = label.parse::<CredentialsType>() else {
+            tracing::warn!(credential = %row.id, kind = %label, "skipping credential of unknown type");
             continue;
         };
         let mut credential_identifiers = identifiers.remove(&row.id).unwrap_or_default();
@@ -569,7 +573,7 @@ fn attach_children(list: &mut [Identity], rows: Vec<ChildRow>) -> Result<()> {
                 id: row.id,
                 kind,
                 identifiers: credential_identifiers,
-                config: Some(serde_json::from_str(&row.body)?),
+                config: Some(serde_json::from_str(row.body.as_deref().unwrap_or("null"))?),
                 version: row.version.unwrap_or_default(),
                 created_at: row.created_at,
                 updated_at: row.updated_at,

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::identities::ChildRow;
 use super::{Conn, Persister, Pool, on, sql};
 use crate::error::{ApiError, Result};
-use crate::identity::model::{Identity, RecoveryAddress, VerifiableAddress};
+use crate::identity::model::Identity;
 use crate::session::model::{Aal, Device, Session};
 
 #[derive(sqlx::FromRow)]
@@ -188,20 +189,14 @@ struct WhoamiSessionRow {
     expires_at: DateTime<Utc>,
 }
 
-/// A device or an address of the whoami children query, told apart by `kind`.
+/// A row of the whoami children query: an address (see [`ChildRow`]) or a device (`d`: the
+/// address is its IP).
 #[derive(sqlx::FromRow)]
 struct WhoamiChildRow {
-    kind: String,
-    id: Uuid,
-    via: Option<String>,
-    value: Option<String>,
-    verified: bool,
-    verified_at: Option<DateTime<Utc>>,
-    status: Option<String>,
+    #[sqlx(flatten)]
+    child: ChildRow,
     user_agent: Option<String>,
     location: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 /// The session of a token with its identity (addresses, not credentials) and devices, in two
@@ -236,9 +231,10 @@ pub async fn find_for_whoami(mut c: Conn<'_>, token_hash: &str) -> Result<Option
         identity_id: identity.id,
     };
     let children: Vec<WhoamiChildRow> = on!(c, |c, d| {
-        sqlx::query_as(sql!(d, "SELECT 'v' AS kind, id, via, value, verified, verified_at, status, NULL AS user_agent, NULL AS location, created_at, updated_at FROM identity_verifiable_addresses WHERE identity_id = ? \
-            UNION ALL SELECT 'r', id, via, value, FALSE, NULL, NULL, NULL, NULL, created_at, updated_at FROM identity_recovery_addresses WHERE identity_id = ? \
-            UNION ALL SELECT 'd', id, NULL, ip_address, FALSE, NULL, NULL, user_agent, location, created_at, updated_at FROM session_devices WHERE session_id = ?"))
+        sqlx::query_as(sql!(d, "SELECT 'v' AS kind, id, identity_id, via AS label, value AS body, NULL AS version, verified, verified_at, status, NULL AS user_agent, NULL AS location, created_at, updated_at FROM identity_verifiable_addresses WHERE identity_id = ? \
+            UNION ALL SELECT 'r', id, identity_id, via, value, NULL, NULL, NULL, NULL, NULL, NULL, created_at, updated_at FROM identity_recovery_addresses WHERE identity_id = ? \
+            UNION ALL SELECT 'd', id, ?, NULL, ip_address, NULL, NULL, NULL, NULL, user_agent, location, created_at, updated_at FROM session_devices WHERE session_id = ?"))
+            .bind(session.identity_id)
             .bind(session.identity_id)
             .bind(session.identity_id)
             .bind(session.id)
@@ -246,44 +242,24 @@ pub async fn find_for_whoami(mut c: Conn<'_>, token_hash: &str) -> Result<Option
             .await?
     });
     let mut devices = vec![];
+    let mut addresses = vec![];
     for row in children {
-        match row.kind.as_str() {
-            "v" => identity.verifiable_addresses.push(VerifiableAddress {
-                id: row.id,
-                value: row.value.unwrap_or_default(),
-                verified: row.verified,
-                via: row.via.unwrap_or_default(),
-                status: row
-                    .status
-                    .as_deref()
-                    .unwrap_or_default()
-                    .parse()
-                    .unwrap_or_default(),
-                verified_at: row.verified_at,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            }),
-            "r" => identity.recovery_addresses.push(RecoveryAddress {
-                id: row.id,
-                value: row.value.unwrap_or_default(),
-                via: row.via.unwrap_or_default(),
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            }),
-            _ => devices.push((
-                row.created_at,
+        if row.child.kind == "d" {
+            devices.push((
+                row.child.created_at,
                 Device {
-                    id: row.id,
-                    ip_address: row.value,
+                    id: row.child.id,
+                    ip_address: row.child.body,
                     user_agent: row.user_agent,
                     location: row.location,
                 },
-            )),
+            ));
+        } else {
+            addresses.push(row.child);
         }
     }
-    // The orders of the separate queries: addresses by id, devices by creation.
-    identity.verifiable_addresses.sort_by_key(|a| a.id);
-    identity.recovery_addresses.sort_by_key(|a| a.id);
+    super::identities::attach_children(std::slice::from_mut(&mut identity), addresses)?;
+    // The order of the separate query: devices by creation.
     devices.sort_by_key(|(created_at, d)| (*created_at, d.id));
     session.devices = devices.into_iter().map(|(_, d)| d).collect();
     session.identity = Some(identity);

@@ -295,6 +295,22 @@ impl Drop for SessionCache {
     }
 }
 
+/// The delay before reconnecting the listener or watcher: 100 ms, doubling up to 5 s.
+struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(Duration::from_millis(100))
+    }
+}
+
+impl Backoff {
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// Bounds of the SQLite watcher's polling interval (a quarter of the TTL).
 const WATCH_MIN: Duration = Duration::from_millis(10);
 const WATCH_MAX: Duration = Duration::from_secs(1);
@@ -303,18 +319,17 @@ const WATCH_MAX: Duration = Duration::from_secs(1);
 /// commits by other connections, so this one must never write) for as long as the cache lives.
 async fn watch_commits(cache: Weak<SessionCache>, options: SqliteConnectOptions, every: Duration) {
     use sqlx::{ConnectOptions, Connection};
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     loop {
         let mut conn = match options.connect().await {
             Ok(conn) => conn,
             Err(err) => {
                 tracing::warn!(error = %err, "session cache: cannot watch the database; using the TTL");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff.wait().await;
                 continue;
             }
         };
-        backoff = Duration::from_millis(100);
+        backoff = Backoff::default();
         let mut last = None;
         loop {
             let version = sqlx::query_scalar::<_, i64>("PRAGMA data_version")
@@ -337,7 +352,7 @@ async fn watch_commits(cache: Weak<SessionCache>, options: SqliteConnectOptions,
 /// notifications may have been missed: the cache is cleared and falls back to the TTL until the
 /// listener is back (and cleared again then, dropping what was cached in between).
 async fn listen(cache: Weak<SessionCache>, pool: sqlx::PgPool) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     loop {
         let listener = async {
             let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
@@ -349,12 +364,11 @@ async fn listen(cache: Weak<SessionCache>, pool: sqlx::PgPool) {
             Ok(l) => l,
             Err(err) => {
                 tracing::warn!(error = %err, "session cache: cannot listen for changes; using the TTL");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff.wait().await;
                 continue;
             }
         };
-        backoff = Duration::from_millis(100);
+        backoff = Backoff::default();
         {
             let Some(c) = cache.upgrade() else { return };
             c.clear();

@@ -6,7 +6,7 @@
 //! - on PostgreSQL, triggers (migration `session_cache_notify`) send `s:<session>` / `i:<identity>`
 //!   on [`CHANNEL`] for every changed session, identity or address, and a listener task in every
 //!   replica drops the entries concerned; while it listens, entries live up to `notified_ttl`;
-//! - on an SQLite file, a watcher reads the database's `data_version` every few milliseconds: it
+//! - on an SQLite file, a watcher reads the database's `data_version` every quarter of `ttl`: it
 //!   changes with every commit, from any connection or process. While it stays the same, nothing
 //!   changed and entries read since the last change live up to `notified_ttl`; an entry read
 //!   before the last change falls back to `ttl` (the watcher cannot tell what changed);

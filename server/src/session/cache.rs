@@ -279,8 +279,10 @@ impl SessionCache {
             self.epoch.fetch_add(1, Ordering::AcqRel);
         }
         *last = version;
-        self.confirmed_ms
-            .store(self.since_started_ms(), Ordering::Release);
+        if version.is_some() {
+            self.confirmed_ms
+                .store(self.since_started_ms(), Ordering::Release);
+        }
         self.watching.store(version.is_some(), Ordering::Release);
     }
 }

@@ -201,9 +201,7 @@ pub fn credential_from_request(app: &App, req: &Request) -> Option<Credential> {
 
 /// The session token of the request, however it is carried.
 pub fn token_from_request(app: &App, req: &Request) -> Option<String> {
-    credential_from_request(app, req).map(|c| match c {
-        Credential::Token(token) | Credential::Cookie { token, .. } => token,
-    })
+    credential_from_request(app, req).map(|c| c.token().to_string())
 }
 
 pub fn bearer_token(req: &Request) -> Option<String> {

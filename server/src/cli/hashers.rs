@@ -174,15 +174,14 @@ async fn run_hash(args: HashArgs) -> Result<()> {
     let hash_one = move |(n, password): (usize, String)| {
         let config = config.clone();
         move || {
+            // Memory is kept between hashes as the server's hashing threads do.
+            crate::hash::memory::keep_on_this_thread(u64::from(params.memory_kib));
             let started = Instant::now();
             let result = crate::hash::hash_password(password.as_bytes(), &config);
             (n, started.elapsed(), result)
         }
     };
     let jobs: Vec<(usize, String)> = args.passwords.into_iter().enumerate().collect();
-    // Memory is reused between hashes as the server's hashing pool does.
-    let at_once = if args.parallel { jobs.len() as u64 } else { 1 };
-    crate::hash::memory::set_limit(u64::from(params.memory_kib) * at_once);
     let results = if args.parallel {
         let handles: Vec<_> = jobs
             .into_iter()

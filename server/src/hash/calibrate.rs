@@ -328,13 +328,13 @@ pub fn judge(report: &LoadTestReport, options: &CalibrationOptions) -> Verdict {
     Verdict::Accept
 }
 
-/// The mean time of `runs` argon2id hashes of a fixed password with `params`, on memory reused
-/// between hashes as the server's hashing pool does (a first, cold hash is not counted).
+/// The mean time of `runs` argon2id hashes of a fixed password with `params`, on memory kept
+/// between hashes as the server's hashing threads do (a first, cold hash is not counted).
 pub fn measure(params: &Argon2Params, runs: u32) -> Result<Duration> {
     let argon = argon2_instance(params)?;
     let salt = vec![0x5a; usize::try_from(params.salt_length).unwrap_or(16)];
     let mut key = vec![0u8; usize::try_from(params.key_length).unwrap_or(32)];
-    super::memory::set_limit(u64::from(params.memory_kib));
+    super::memory::keep_on_this_thread(u64::from(params.memory_kib));
     let mut hash = || {
         super::memory::hash_into(&argon, b"password", &salt, &mut key)
             .map_err(|err| Error::internal(format!("argon2: {err}")))
@@ -345,7 +345,9 @@ pub fn measure(params: &Argon2Params, runs: u32) -> Result<Duration> {
     for _ in 0..runs {
         hash()?;
     }
-    Ok(start.elapsed() / runs)
+    let elapsed = start.elapsed();
+    super::memory::keep_on_this_thread(0);
+    Ok(elapsed / runs)
 }
 
 /// Sends `requests_per_minute`, scaled to `sample_time`, hash requests at random moments

@@ -1,47 +1,48 @@
-//! Argon2 working memory kept between hashes.
+//! Argon2 working memory kept between hashes, per thread.
 //!
 //! A fresh allocation per hash is mapped from the kernel and faulted in page by page: with 64 MB
-//! that is about a third of the hash's time. Finished hashes hand their memory back here,
-//! wiped (it holds state derived from the password), up to a limit the hashing pool sets from
-//! its slots and the configured memory (by default nothing is kept). Every hash still fills the
-//! memory it is given from scratch. Spare memory goes back to the system after
-//! [`RELEASE_AFTER`] without hashing, so a burst of logins does not leave an idle server holding
-//! slots x memory for good.
+//! that is about a third of the hash's time. A thread that opts in with
+//! [`keep_on_this_thread`] (the hashing pool's threads, the CLI's hashing loop) keeps its memory
+//! for its next hash, wiped (it holds state derived from the password). Keeping it on the thread
+//! that used it, rather than in a shared list, keeps it on that thread's core and cache.
+//! Every hash still fills the memory it is given from scratch. [`release`] gives it back to the
+//! system; the pool's threads do so after a while without hashing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, Once};
-use std::time::{Duration, Instant};
+use std::cell::{Cell, RefCell};
 
 use argon2::Block;
 use zeroize::Zeroize;
 
-/// Spare memories; any one at least as large as a hash needs is used for it.
-static SPARE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
-/// How many KiB (blocks) may be kept in all.
-static LIMIT_KIB: AtomicU64 = AtomicU64::new(0);
-/// When memory was last handed back.
-static LAST_KEPT: Mutex<Option<Instant>> = Mutex::new(None);
+thread_local! {
+    /// How many KiB (blocks) this thread may keep between hashes (0: none).
+    static KEEP_KIB: Cell<u64> = const { Cell::new(0) };
+    /// This thread's kept memory, wiped.
+    static KEPT: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
 
-/// Idle time after which spare memory is released.
-pub const RELEASE_AFTER: Duration = Duration::from_secs(30);
-
-/// Keeps at most `limit_kib` of argon2 memory between hashes (0: none); drops spare memory
-/// beyond a lowered limit at once.
-pub fn set_limit(limit_kib: u64) {
-    LIMIT_KIB.store(limit_kib, Ordering::Release);
-    if let Ok(mut spare) = SPARE.lock() {
-        while kept_kib(&spare) > limit_kib {
-            spare.pop();
+/// Lets this thread keep up to `max_kib` of argon2 memory between hashes (0: none); memory kept
+/// beyond a lowered limit is dropped at once.
+pub fn keep_on_this_thread(max_kib: u64) {
+    KEEP_KIB.with(|keep| keep.set(max_kib));
+    KEPT.with(|kept| {
+        if kept.borrow().len() as u64 > max_kib {
+            kept.replace(Vec::new());
         }
-    }
+    });
 }
 
-fn kept_kib(spare: &[Vec<Block>]) -> u64 {
-    spare.iter().map(|m| m.len() as u64).sum()
+/// Gives this thread's kept memory back to the system.
+pub fn release() {
+    KEPT.with(|kept| kept.replace(Vec::new()));
 }
 
-/// Runs argon2 on spare memory when there is enough of it, else on a new allocation, and keeps
-/// the memory afterwards if the limit allows.
+/// How much memory this thread keeps now, in KiB.
+pub fn kept_kib() -> u64 {
+    KEPT.with(|kept| kept.borrow().len() as u64)
+}
+
+/// Runs argon2 on this thread's kept memory when it is large enough, else on a new allocation,
+/// and keeps the memory afterwards if this thread's limit allows.
 pub fn hash_into(
     argon: &argon2::Argon2<'_>,
     password: &[u8],
@@ -49,60 +50,18 @@ pub fn hash_into(
     out: &mut [u8],
 ) -> argon2::Result<()> {
     let needed = argon.params().block_count();
-    let reused = SPARE.lock().ok().and_then(|mut spare| {
-        let at = spare.iter().position(|m| m.len() >= needed)?;
-        Some(spare.swap_remove(at))
-    });
-    let mut memory = reused.unwrap_or_else(|| vec![Block::default(); needed]);
-    let result = argon.hash_password_into_with_memory(password, salt, out, &mut memory[..]);
-    let limit = LIMIT_KIB.load(Ordering::Acquire);
-    if memory.len() as u64 <= limit {
-        wipe(&mut memory);
-        if let Ok(mut spare) = SPARE.lock()
-            && kept_kib(&spare) + memory.len() as u64 <= limit
-        {
-            spare.push(memory);
-            if let Ok(mut last) = LAST_KEPT.lock() {
-                *last = Some(Instant::now());
-            }
-            start_releaser();
-        }
+    // Taken out of the cell for the hash: a panic inside argon2 then drops it instead of
+    // leaving it borrowed.
+    let mut memory = KEPT.with(|kept| kept.take());
+    if memory.len() < needed {
+        memory = vec![Block::default(); needed];
+    }
+    let result = argon.hash_password_into_with_memory(password, salt, out, &mut memory[..needed]);
+    if memory.len() as u64 <= KEEP_KIB.with(Cell::get) {
+        wipe(&mut memory[..needed]);
+        KEPT.with(|kept| kept.replace(memory));
     }
     result
-}
-
-/// Drops all spare memory if none was handed back for `idle`.
-pub fn release_if_idle(idle: Duration) {
-    let idle_long_enough = LAST_KEPT
-        .lock()
-        .map(|last| idle_since(*last, idle))
-        .unwrap_or(true);
-    if idle_long_enough && let Ok(mut spare) = SPARE.lock() {
-        spare.clear();
-    }
-}
-
-fn idle_since(last_kept: Option<Instant>, idle: Duration) -> bool {
-    last_kept.is_none_or(|at| at.elapsed() >= idle)
-}
-
-/// A thread (not a task: hashing also runs outside the async runtime, in the CLI) that releases
-/// spare memory once hashing has been idle for [`RELEASE_AFTER`].
-fn start_releaser() {
-    static STARTED: Once = Once::new();
-    STARTED.call_once(|| {
-        let spawned = std::thread::Builder::new()
-            .name("argon2-memory".into())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(RELEASE_AFTER / 3);
-                    release_if_idle(RELEASE_AFTER);
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "cannot start the thread releasing idle argon2 memory");
-        }
-    });
 }
 
 /// Zeroes every block and keeps the length (`Vec::zeroize` would also empty the vector).
@@ -114,52 +73,79 @@ fn wipe(memory: &mut [Block]) {
 mod tests {
     use super::*;
 
+    fn argon2id(memory_kib: u32) -> argon2::Argon2<'static> {
+        let params = argon2::Params::new(memory_kib, 2, 1, Some(32)).unwrap();
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+    }
+
     #[test]
-    fn reused_memory_gives_the_same_hashes() {
-        let params = argon2::Params::new(64, 2, 1, Some(32)).unwrap();
-        let argon =
-            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    fn kept_memory_gives_the_same_hashes() {
+        let argon = argon2id(64);
         let mut fresh = [0u8; 32];
         argon
             .hash_password_into(b"password", b"saltsaltsalt", &mut fresh)
             .unwrap();
-        // The limit is process-wide: other tests may change it meanwhile, which only decides
-        // whether memory is reused, never the result.
-        set_limit(1024);
+        keep_on_this_thread(1024);
         let mut first = [0u8; 32];
         let mut second = [0u8; 32];
         hash_into(&argon, b"password", b"saltsaltsalt", &mut first).unwrap();
+        assert_eq!(kept_kib(), 64);
         hash_into(&argon, b"password", b"saltsaltsalt", &mut second).unwrap();
         assert_eq!(first, fresh);
         assert_eq!(second, fresh);
         let mut other = [0u8; 32];
         hash_into(&argon, b"other", b"saltsaltsalt", &mut other).unwrap();
         assert_ne!(other, fresh);
+        // Larger memory kept from an earlier hash serves a smaller one, with the same result.
+        let small = argon2id(32);
+        let mut expected = [0u8; 32];
+        small
+            .hash_password_into(b"password", b"saltsaltsalt", &mut expected)
+            .unwrap();
+        let mut got = [0u8; 32];
+        hash_into(&small, b"password", b"saltsaltsalt", &mut got).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(kept_kib(), 64);
     }
 
     #[test]
-    fn memory_counts_as_idle_only_after_the_delay() {
-        // (Releasing itself is not asserted here: other tests hash in parallel through the same
-        // process-wide spare list.)
-        let now = Instant::now();
-        assert!(idle_since(None, RELEASE_AFTER));
-        assert!(!idle_since(Some(now), RELEASE_AFTER));
-        assert!(idle_since(Some(now), Duration::ZERO));
-    }
-
-    #[test]
-    fn wiped_memory_keeps_its_size() {
-        let mut memory = vec![Block::new(); 8];
-        let params = argon2::Params::new(8, 1, 1, Some(32)).unwrap();
-        let argon =
-            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    fn memory_is_kept_only_within_the_threads_limit() {
+        let argon = argon2id(64);
         let mut out = [0u8; 32];
-        argon
+        // Threads keep nothing unless they opt in (tests run on threads of their own).
+        hash_into(&argon, b"password", b"saltsaltsalt", &mut out).unwrap();
+        assert_eq!(kept_kib(), 0);
+        keep_on_this_thread(32);
+        hash_into(&argon, b"password", b"saltsaltsalt", &mut out).unwrap();
+        assert_eq!(kept_kib(), 0, "64 KiB is over the limit");
+        keep_on_this_thread(64);
+        hash_into(&argon, b"password", b"saltsaltsalt", &mut out).unwrap();
+        assert_eq!(kept_kib(), 64);
+        keep_on_this_thread(16);
+        assert_eq!(kept_kib(), 0, "a lowered limit drops memory at once");
+        keep_on_this_thread(64);
+        hash_into(&argon, b"password", b"saltsaltsalt", &mut out).unwrap();
+        release();
+        assert_eq!(kept_kib(), 0);
+    }
+
+    #[test]
+    fn kept_memory_is_wiped() {
+        keep_on_this_thread(8);
+        let mut out = [0u8; 32];
+        hash_into(&argon2id(8), b"password", b"saltsaltsalt", &mut out).unwrap();
+        KEPT.with(|kept| {
+            let kept = kept.borrow();
+            assert_eq!(kept.len(), 8);
+            assert!(kept.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
+        });
+        // The wipe is what clears it: the same memory after a hash, unwiped, is not zero.
+        let mut memory = vec![Block::new(); 8];
+        argon2id(8)
             .hash_password_into_with_memory(b"password", b"saltsaltsalt", &mut out, &mut memory[..])
             .unwrap();
         assert!(memory.iter().any(|b| b.as_ref().iter().any(|w| *w != 0)));
         wipe(&mut memory);
-        assert_eq!(memory.len(), 8);
         assert!(memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
     }
 }

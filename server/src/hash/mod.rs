@@ -1,7 +1,7 @@
 //! Password hashing: the configured hashers (argon2id, bcrypt), verification of every hash
 //! format Kratos imports, re-hash decisions, a bounded hashing pool and argon2 calibration.
 //!
-//! On request paths use [`HashPool`]: it runs the expensive work on tokio's blocking threads,
+//! On request paths use [`HashPool`]: it runs the expensive work on threads of its own,
 //! bounded by CPU count and a memory budget. The free functions are the same operations on the
 //! calling thread, for the pool itself, the CLI and tests.
 //!

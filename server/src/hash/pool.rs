@@ -3,8 +3,8 @@
 //!
 //! # Sizing
 //!
-//! Every hash or verification runs on tokio's blocking thread pool, but only after taking
-//! - one of `max_concurrent` **slots**. Hashing is CPU-bound and each operation occupies one
+//! Every hash or verification runs on one of the pool's own threads, after taking
+//! - one of `max_concurrent` **threads**. Hashing is CPU-bound and each operation occupies one
 //!   core (the argon2 crate computes lanes one after another), so running more operations than
 //!   there are cores only adds latency and memory. The default is the number of CPUs available
 //!   to the process (cgroup limits included), further capped by memory:
@@ -16,14 +16,22 @@
 //!   argon2 hashes. A hash needing more than the whole budget is refused, never attempted (an
 //!   allocation failure would abort the process).
 //!
-//! Waiting is FIFO (tokio's semaphore is fair). The permits travel with the blocking job, so a
-//! client that disconnects does not free the slot before its hash really finished.
+//! # Queueing
+//!
+//! Operations wait for memory in FIFO order (tokio's semaphore is fair), then in a FIFO queue
+//! that the threads take from. A thread that finishes a hash takes the next one at once, without
+//! a round trip through the async runtime: under load the cores never idle between hashes. An
+//! operation whose request went away before a thread took it leaves the queue and never runs;
+//! one already running finishes and keeps its memory until then. Each thread keeps its argon2
+//! working memory for its next hash ([`super::memory`]) and gives it back after
+//! [`RELEASE_AFTER`] without work.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use zeroize::Zeroizing;
 
 use super::config::HasherConfig;
@@ -75,7 +83,12 @@ pub struct PoolStats {
     pub completed: u64,
 }
 
-/// The bounded hashing pool. Cheap to clone; clones share the limits and the configuration.
+/// Idle time after which a hashing thread gives its kept argon2 memory back, so that a burst of
+/// logins does not leave an idle server holding threads x memory for good.
+pub const RELEASE_AFTER: Duration = Duration::from_secs(30);
+
+/// The bounded hashing pool. Cheap to clone; clones share the limits, the configuration and the
+/// threads, which end when the last clone is dropped.
 #[derive(Clone)]
 pub struct HashPool {
     inner: Arc<Inner>,
@@ -84,15 +97,119 @@ pub struct HashPool {
 struct Inner {
     config: ArcSwap<HasherConfig>,
     limits: PoolLimits,
-    slots: Arc<Semaphore>,
+    jobs: flume::Sender<Job>,
     memory: Arc<Semaphore>,
     memory_budget_mib: u32,
+    shared: Arc<Shared>,
+}
+
+/// What the hashing threads share with the pool (not the queue's sender: the threads end when
+/// the pool drops it).
+#[derive(Default)]
+struct Shared {
+    /// Argon2 memory each thread may keep between hashes, in KiB.
+    keep_kib: AtomicU64,
     queued: AtomicUsize,
     running: AtomicUsize,
     peak_running: AtomicUsize,
     memory_in_use_kib: AtomicU64,
     peak_memory_kib: AtomicU64,
     completed: AtomicU64,
+}
+
+/// A queued operation.
+struct Job {
+    ticket: Arc<Ticket>,
+    memory_kib: u64,
+    /// Runs the operation; what it returns sends the result to the waiting request.
+    work: Box<dyn FnOnce() -> Delivery + Send>,
+}
+
+/// Sends an operation's result, once the pool's books show it finished.
+type Delivery = Box<dyn FnOnce() + Send>;
+
+/// An operation's place in the queue, shared by the waiting request and the queued job:
+/// whichever leaves first (a thread taking the job, or the request going away) takes it out of
+/// the queue and decides whether it runs.
+struct Ticket {
+    state: AtomicU8,
+    /// The operation's share of the memory budget, from the moment it is granted.
+    memory: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+const QUEUED: u8 = 0;
+const TAKEN: u8 = 1;
+const CANCELLED: u8 = 2;
+
+impl Ticket {
+    fn new(shared: &Shared) -> Arc<Self> {
+        shared.queued.fetch_add(1, Ordering::SeqCst);
+        Arc::new(Ticket {
+            state: AtomicU8::new(QUEUED),
+            memory: Mutex::new(None),
+        })
+    }
+
+    /// Leaves the queue as `to` (taken or cancelled) unless the other side already did.
+    fn leave(&self, to: u8, shared: &Shared) -> bool {
+        let left = self
+            .state
+            .compare_exchange(QUEUED, to, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if left {
+            shared.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        left
+    }
+
+    fn take_memory(&self) -> Option<OwnedSemaphorePermit> {
+        self.memory.lock().ok().and_then(|mut m| m.take())
+    }
+}
+
+/// Held by the waiting request: dropping it before a thread took the job cancels the job and
+/// frees its memory at once.
+struct Waiting {
+    ticket: Arc<Ticket>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.ticket.leave(CANCELLED, &self.shared) {
+            drop(self.ticket.take_memory());
+        }
+    }
+}
+
+/// A hashing thread: takes jobs until the pool is dropped, giving its kept memory back when
+/// idle.
+fn hashing_thread(jobs: flume::Receiver<Job>, shared: Arc<Shared>) {
+    loop {
+        let job = match jobs.recv_timeout(RELEASE_AFTER) {
+            Ok(job) => job,
+            Err(flume::RecvTimeoutError::Timeout) => {
+                super::memory::release();
+                continue;
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => return,
+        };
+        if !job.ticket.leave(TAKEN, &shared) {
+            continue; // its request went away while it was queued
+        }
+        let delivery = {
+            // Declared first so it is released last, after the counters below went down.
+            let _memory = job.ticket.take_memory();
+            let _running = Running::start(&shared, job.memory_kib);
+            super::memory::keep_on_this_thread(shared.keep_kib.load(Ordering::Acquire));
+            // A panicking operation must not take the thread with it; its request sees the
+            // result sender dropped and fails.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(job.work))
+        };
+        if let Ok(deliver) = delivery {
+            deliver();
+        }
+    }
 }
 
 impl std::fmt::Debug for HashPool {
@@ -127,25 +244,27 @@ impl HashPool {
         let max_permits = usize::try_from(budget_mib)
             .unwrap_or(Semaphore::MAX_PERMITS)
             .min(Semaphore::MAX_PERMITS);
+        let (jobs, queue) = flume::unbounded();
+        let shared = Arc::new(Shared::default());
         let pool = HashPool {
             inner: Arc::new(Inner {
                 config: ArcSwap::from_pointee(config.clone()),
                 limits,
-                slots: Arc::new(Semaphore::new(
-                    limits.max_concurrent.min(Semaphore::MAX_PERMITS),
-                )),
+                jobs,
                 memory: Arc::new(Semaphore::new(max_permits)),
                 memory_budget_mib: u32::try_from(max_permits).unwrap_or(u32::MAX),
-                queued: AtomicUsize::new(0),
-                running: AtomicUsize::new(0),
-                peak_running: AtomicUsize::new(0),
-                memory_in_use_kib: AtomicU64::new(0),
-                peak_memory_kib: AtomicU64::new(0),
-                completed: AtomicU64::new(0),
+                shared: shared.clone(),
             }),
         };
         pool.check_fits(&config)?;
         pool.keep_memory(&config);
+        for n in 0..limits.max_concurrent {
+            let (queue, shared) = (queue.clone(), shared.clone());
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || hashing_thread(queue, shared))
+                .map_err(|err| Error::internal(format!("cannot start a hashing thread: {err}")))?;
+        }
         Ok(pool)
     }
 
@@ -175,13 +294,13 @@ impl HashPool {
         Ok(())
     }
 
-    /// Lets the running hashes keep their argon2 memory for the next ones: as much as the
-    /// slots can use at once with the configured hasher, within the memory budget.
+    /// Lets each thread keep the argon2 memory of the configured hasher for its next hash.
     fn keep_memory(&self, config: &HasherConfig) {
-        let limits = self.inner.limits;
-        let keep = (config.memory_per_hash_kib() * limits.max_concurrent as u64)
-            .min(limits.memory_budget_kib);
-        super::memory::set_limit(keep);
+        let keep = match config.algorithm {
+            super::Algorithm::Argon2id => config.memory_per_hash_kib(),
+            super::Algorithm::Bcrypt => 0,
+        };
+        self.inner.shared.keep_kib.store(keep, Ordering::Release);
     }
 
     pub fn limits(&self) -> PoolLimits {
@@ -189,7 +308,7 @@ impl HashPool {
     }
 
     pub fn stats(&self) -> PoolStats {
-        let i = &self.inner;
+        let i = &self.inner.shared;
         PoolStats {
             queued: i.queued.load(Ordering::SeqCst),
             running: i.running.load(Ordering::SeqCst),
@@ -243,7 +362,8 @@ impl HashPool {
         super::needs_rehash(hash, &self.config())
     }
 
-    /// Runs `job` on the blocking pool once a slot and `memory_kib` of the budget are free.
+    /// Runs `job` on a hashing thread once `memory_kib` of the budget is free and the job's turn
+    /// in the queue has come.
     async fn run<T, F>(&self, memory_kib: u64, job: F) -> Result<T>
     where
         T: Send + 'static,
@@ -258,54 +378,46 @@ impl HashPool {
             )));
         }
 
-        let waiting = Counted::enter(&inner.queued);
-        let closed = |_| Error::internal("the hashing pool is closed");
+        let waiting = Waiting {
+            ticket: Ticket::new(&inner.shared),
+            shared: inner.shared.clone(),
+        };
+        let closed = || Error::internal("the hashing pool is closed");
         let memory = inner
             .memory
             .clone()
             .acquire_many_owned(needed)
             .await
-            .map_err(closed)?;
-        let slot = inner.slots.clone().acquire_owned().await.map_err(closed)?;
+            .map_err(|_| closed())?;
+        if let Ok(mut slot) = waiting.ticket.memory.lock() {
+            *slot = Some(memory);
+        }
+        let (result, outcome) = oneshot::channel();
+        let queued = Job {
+            ticket: waiting.ticket.clone(),
+            memory_kib,
+            work: Box::new(move || {
+                let outcome = job();
+                Box::new(move || {
+                    let _ = result.send(outcome);
+                })
+            }),
+        };
+        inner.jobs.send(queued).map_err(|_| closed())?;
+        let outcome = outcome.await;
         drop(waiting);
-
-        let shared = Arc::clone(inner);
-        let handle = tokio::task::spawn_blocking(move || {
-            // Declared first so they are released last, after the counters below went down.
-            let _permits = (slot, memory);
-            let _running = Running::start(&shared, memory_kib);
-            job()
-        });
-        handle
-            .await
-            .map_err(|err| Error::internal(format!("hashing task failed: {err}")))?
-    }
-}
-
-/// Increments a gauge and decrements it when dropped (also when a waiting future is cancelled).
-struct Counted<'a>(&'a AtomicUsize);
-
-impl<'a> Counted<'a> {
-    fn enter(gauge: &'a AtomicUsize) -> Self {
-        gauge.fetch_add(1, Ordering::SeqCst);
-        Counted(gauge)
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        outcome.map_err(|_| Error::internal("hashing task failed"))?
     }
 }
 
 /// Book-keeping for a running operation; panic-safe because it works on drop.
 struct Running<'a> {
-    inner: &'a Inner,
+    inner: &'a Shared,
     memory_kib: u64,
 }
 
 impl<'a> Running<'a> {
-    fn start(inner: &'a Inner, memory_kib: u64) -> Self {
+    fn start(inner: &'a Shared, memory_kib: u64) -> Self {
         let now = inner.running.fetch_add(1, Ordering::SeqCst) + 1;
         inner.peak_running.fetch_max(now, Ordering::SeqCst);
         let memory = inner
@@ -538,6 +650,50 @@ mod tests {
         a.await.unwrap().unwrap();
         assert_eq!(started.recv().unwrap(), 1);
         assert!(started.try_recv().is_err(), "the cancelled job never ran");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_operation_fails_alone() {
+        let pool = pool(1, 1 << 20);
+        let failed = pool.run(0, || -> Result<u32> { panic!("boom") }).await;
+        assert!(failed.is_err());
+        // The only thread survived and runs the next operation.
+        assert_eq!(pool.run(0, || Ok(7)).await.unwrap(), 7);
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.running, stats.queued), (2, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn threads_end_with_the_pool() {
+        let pool = pool(2, 1 << 20);
+        assert!(pool.hash("pw").await.is_ok());
+        let shared = Arc::downgrade(&pool.inner.shared);
+        drop(pool);
+        // Each thread holds the shared counters until it has seen the queue close.
+        while shared.upgrade().is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn hashing_threads_keep_the_configured_argon2_memory() {
+        let pool = pool(1, 1 << 20);
+        let kept = pool
+            .run(0, || {
+                crate::hash::hash_password(b"pw", &fast_config())?;
+                Ok(crate::hash::memory::kept_kib())
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, 64);
+        let mut bcrypt = fast_config();
+        bcrypt.algorithm = Algorithm::Bcrypt;
+        pool.set_config(bcrypt).unwrap();
+        let kept = pool
+            .run(0, || Ok(crate::hash::memory::kept_kib()))
+            .await
+            .unwrap();
+        assert_eq!(kept, 0, "memory no hash will use is given back");
     }
 
     #[tokio::test]

@@ -1,7 +1,6 @@
 //! The login flow: `/self-service/login/{browser,api}`, `/self-service/login/flows`,
 //! `POST /self-service/login`.
 
-use http::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -368,6 +367,5 @@ async fn finish(
     if let (_, Some(cookie)) = csrf::regenerate(app) {
         response::add_cookie(&mut res, &cookie.to_header());
     }
-    let _ = StatusCode::OK;
     Ok(res)
 }

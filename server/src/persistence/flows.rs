@@ -61,7 +61,7 @@ impl FlowRow {
     }
 }
 
-fn data_json(flow: &Flow) -> Result<String> {
+pub(crate) fn data_json(flow: &Flow) -> Result<String> {
     let mut data = flow.data.clone();
     data.ui = Some(flow.ui.clone());
     Ok(serde_json::to_string(&data)?)
@@ -91,18 +91,30 @@ pub async fn insert(c: Conn<'_>, flow: &Flow) -> Result<()> {
     Ok(())
 }
 
+/// Saves a flow's mutable fields; its binds are [`bind_update!`]'s, in order.
+pub(crate) const UPDATE: &str = "UPDATE selfservice_flows SET state = ?, identity_id = ?, session_id = ?, return_to = ?, data = ?, expires_at = ?, updated_at = ? WHERE id = ?";
+
+/// Binds a flow to [`UPDATE`]'s placeholders (`$data` is [`data_json`] of the flow), also where
+/// that statement is part of a larger one.
+macro_rules! bind_update {
+    ($query:expr, $flow:expr, $data:expr) => {
+        $query
+            .bind(&$flow.state)
+            .bind($flow.identity_id)
+            .bind($flow.session_id)
+            .bind(&$flow.return_to)
+            .bind($data)
+            .bind($flow.expires_at)
+            .bind($crate::persistence::now())
+            .bind($flow.id)
+    };
+}
+pub(crate) use bind_update;
+
 pub async fn update(c: Conn<'_>, flow: &Flow) -> Result<()> {
     let data = data_json(flow)?;
     on!(c, |c, d| {
-        sqlx::query(sql!(d, "UPDATE selfservice_flows SET state = ?, identity_id = ?, session_id = ?, return_to = ?, data = ?, expires_at = ?, updated_at = ? WHERE id = ?"))
-            .bind(&flow.state)
-            .bind(flow.identity_id)
-            .bind(flow.session_id)
-            .bind(&flow.return_to)
-            .bind(&data)
-            .bind(flow.expires_at)
-            .bind(super::now())
-            .bind(flow.id)
+        bind_update!(sqlx::query(sql!(d, UPDATE)), flow, &data)
             .execute(&mut *c)
             .await?;
     });

@@ -5,10 +5,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use std::sync::OnceLock;
+
 use super::identities::ChildRow;
-use super::{Conn, Persister, Pool, on, sql};
+use super::{Conn, Persister, Pool, flows, on, sql, to_dollar_placeholders};
 use crate::error::{ApiError, Result};
 use crate::identity::model::Identity;
+use crate::selfservice::flow::Flow;
 use crate::session::model::{Aal, Device, Session};
 
 #[derive(sqlx::FromRow)]
@@ -63,20 +66,33 @@ pub struct SessionFilter {
     pub limit: usize,
 }
 
-/// Stores a new session with its devices, atomically. On PostgreSQL a session with one device
-/// (every login) is one statement, without a transaction's two extra round trips; elsewhere the
-/// rows are written in a transaction.
+/// Stores a new session with its devices and, for the flow it completes, that flow's new state,
+/// atomically. On PostgreSQL a session with one device (every login) is one statement, without
+/// a transaction's two extra round trips and with one commit; elsewhere the rows are written in
+/// a transaction.
 pub async fn insert(
     db: &Persister,
     s: &Session,
     token_hash: &str,
     logout_token_hash: &str,
+    completes: Option<&Flow>,
 ) -> Result<()> {
     let now = super::now();
     let methods = serde_json::to_string(&s.authentication_methods)?;
     if let (Pool::Postgres(pool), [device]) = (db.pool(), s.devices.as_slice()) {
-        sqlx::query("WITH s AS (INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal, authentication_methods, issued_at, authenticated_at, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id) \
-            INSERT INTO session_devices (id, session_id, ip_address, user_agent, location, created_at, updated_at) SELECT $12, id, $13, $14, $15, $11, $11 FROM s")
+        // The device is inserted from the session's CTE (after it, for the foreign key); the
+        // flow update, if any, is the main statement and runs with them.
+        const SESSION: &str = "WITH s AS (INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal, authentication_methods, issued_at, authenticated_at, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)";
+        const DEVICE: &str = "INSERT INTO session_devices (id, session_id, ip_address, user_agent, location, created_at, updated_at) SELECT ?, id, ?, ?, ?, ?, ? FROM s";
+        static ALONE: OnceLock<String> = OnceLock::new();
+        static WITH_FLOW: OnceLock<String> = OnceLock::new();
+        let statement = match completes {
+            None => ALONE.get_or_init(|| to_dollar_placeholders(&format!("{SESSION} {DEVICE}"))),
+            Some(_) => WITH_FLOW.get_or_init(|| {
+                to_dollar_placeholders(&format!("{SESSION}, d AS ({DEVICE}) {}", flows::UPDATE))
+            }),
+        };
+        let query = sqlx::query(statement.as_str())
             .bind(s.id)
             .bind(s.identity_id)
             .bind(token_hash)
@@ -88,12 +104,22 @@ pub async fn insert(
             .bind(s.authenticated_at)
             .bind(s.expires_at)
             .bind(now)
+            .bind(now)
             .bind(device.id)
             .bind(&device.ip_address)
             .bind(device.user_agent.as_deref().map(|ua| truncate(ua, 512)))
             .bind(&device.location)
-            .execute(pool)
-            .await?;
+            .bind(now)
+            .bind(now);
+        match completes {
+            None => query.execute(pool).await?,
+            Some(flow) => {
+                let data = flows::data_json(flow)?;
+                flows::bind_update!(query, flow, &data)
+                    .execute(pool)
+                    .await?
+            }
+        };
         return Ok(());
     }
     let mut tx = db.begin().await?;
@@ -117,6 +143,9 @@ pub async fn insert(
     });
     for device in &s.devices {
         add_device(c.re(), s.id, device).await?;
+    }
+    if let Some(flow) = completes {
+        flows::update(c.re(), flow).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -90,12 +90,14 @@ pub fn no_active_session() -> ApiError {
         .with_message("request does not have a valid authentication session")
 }
 
-/// Creates and stores an active session for `identity` after the given authentication methods.
+/// Creates and stores an active session for `identity` after the given authentication methods,
+/// and, for the flow it `completes`, that flow as it stands, in the same write.
 pub async fn issue(
     app: &App,
     identity: &Identity,
     methods: Vec<AuthenticationMethod>,
     req: &Request,
+    completes: Option<&crate::selfservice::flow::Flow>,
 ) -> Result<IssuedSession> {
     let cfg = app.config();
     let now = crate::persistence::now();
@@ -120,6 +122,7 @@ pub async fn issue(
         &session,
         &hash_token(&token),
         &hash_token(&logout_token),
+        completes,
     )
     .await?;
     session.authenticator_assurance_level = assurance_level(&session.authentication_methods);

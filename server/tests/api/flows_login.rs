@@ -50,6 +50,10 @@ async fn api_login_returns_a_session_token() {
         serde_json::to_value(&methods[0]).unwrap()["method"],
         "password"
     );
+    // The flow's completion is stored with the session.
+    let (status, done) = api_fetch(&ts, "login", &fid(&flow), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(done["state"], "passed_challenge", "{done}");
 
     // A finished flow cannot be replayed... but a session token holder asking for a new login
     // flow gets session_already_available.
@@ -93,6 +97,8 @@ async fn api_login_returns_a_session_token() {
         "refresh keeps the session"
     );
     assert!(refreshed.session.authenticated_at >= ok.session.authenticated_at);
+    let (_, done) = api_fetch(&ts, "login", &fid(&flow), None).await;
+    assert_eq!(done["state"], "passed_challenge", "{done}");
     ts.stop().await;
 }
 

@@ -326,17 +326,18 @@ async fn finish(
             crate::persistence::sessions::update(c.conn(), &s).await?;
             app.session_cache.invalidate_session(s.id);
             s.identity = Some(identity.clone());
+            flow.state = "passed_challenge".into();
+            flows::update(c.conn(), flow).await?;
             let token = manager::token_from_request(app, req).unwrap_or_default();
             (s, token)
         }
         None => {
-            let issued = manager::issue(app, &identity, vec![method], req).await?;
+            // The session and the flow's completion are stored together.
+            flow.state = "passed_challenge".into();
+            let issued = manager::issue(app, &identity, vec![method], req, Some(flow)).await?;
             (issued.session, issued.token)
         }
     };
-    flow.state = "passed_challenge".into();
-    let mut c = app.db.conn().await?;
-    flows::update(c.conn(), flow).await?;
 
     if flow.flow_type == FlowType::Api {
         let mut body = json!({ "session": session.clone().for_client(), "session_token": token });

@@ -291,6 +291,7 @@ pub async fn complete(
             organization: String::new(),
         }],
         req,
+        None,
     )
     .await?;
     if cfg

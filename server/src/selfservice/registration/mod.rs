@@ -334,6 +334,7 @@ async fn finish(
                 organization: String::new(),
             }],
             req,
+            None,
         )
         .await?;
         if flow.flow_type == FlowType::Api {

@@ -1,11 +1,10 @@
 //! Sessions and their devices. Tokens are stored only as SHA-256 hashes.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-
-use std::sync::OnceLock;
 
 use super::identities::ChildRow;
 use super::{Conn, Persister, Pool, flows, on, sql, to_dollar_placeholders};

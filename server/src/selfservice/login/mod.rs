@@ -117,8 +117,7 @@ pub async fn new_flow(
     }
     let cookies = csrf::protect_new_flow(app, req, &mut flow);
     sort(&mut flow);
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok((flow, cookies))
 }
 

@@ -108,8 +108,7 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
         return Err(already_logged_in().into());
     }
     let (flow, cookies) = build_flow_with_form(app, req, flow_type, method_in_use(app)?).await?;
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok((flow, cookies))
 }
 
@@ -215,8 +214,7 @@ pub fn send_updated(app: &App, req: &Request, flow: &Flow) -> Response {
 async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Flow> {
     let (mut flow, _) = build_flow_with_form(app, req, old.flow_type, method_of(app, old)?).await?;
     flow.replaces(old, message);
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok(flow)
 }
 

@@ -108,8 +108,7 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
     }
     let cookies = csrf::protect_new_flow(app, req, &mut flow);
     sort(&mut flow, &schema);
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok((flow, cookies))
 }
 

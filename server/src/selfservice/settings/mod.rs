@@ -112,8 +112,7 @@ async fn new_flow(
     flow.session_id = Some(session.id);
     populate(app, req, session, &identity, &mut flow).await?;
     let cookies = csrf::protect_new_flow(app, req, &mut flow);
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok((flow, cookies))
 }
 

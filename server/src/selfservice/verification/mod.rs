@@ -100,8 +100,7 @@ async fn new_flow(app: &App, req: &Request, flow_type: FlowType) -> Result<(Flow
         return Err(disabled().into());
     }
     let (flow, cookies) = build_flow(app, req, flow_type, method_in_use(app)?).await?;
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok((flow, cookies))
 }
 
@@ -192,8 +191,7 @@ async fn submit_flow(app: &App, req: &Request, flow: &mut Flow, body: &Value) ->
 async fn replacement(app: &App, req: &Request, old: &Flow, message: Message) -> Result<Flow> {
     let (mut flow, _) = build_flow(app, req, old.flow_type, method_of(app, old)?).await?;
     flow.replaces(old, message);
-    let mut c = app.db.conn().await?;
-    flows::insert(c.conn(), &flow).await?;
+    flows::insert(&app.db, &flow).await?;
     Ok(flow)
 }
 
@@ -330,10 +328,7 @@ pub async fn send_for_identity(
             continue;
         }
         let (mut flow, _) = build_flow(app, req, flow_type, method).await?;
-        {
-            let mut c = app.db.conn().await?;
-            flows::insert(c.conn(), &flow).await?;
-        }
+        flows::insert(&app.db, &flow).await?;
         method
             .send_verification(app, &mut flow, &address.value)
             .await?;

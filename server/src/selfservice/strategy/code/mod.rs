@@ -167,10 +167,7 @@ pub async fn admin_recovery_code(
         None,
     );
     let code = generate_code();
-    {
-        let mut c = app.db.conn().await?;
-        crate::persistence::flows::insert(c.conn(), &flow).await?;
-    }
+    crate::persistence::flows::insert(&app.db, &flow).await?;
     store(
         app,
         &NewSecret {

@@ -115,10 +115,7 @@ pub async fn admin_recovery_link(
     );
     form(&mut flow, None);
     let token = generate_token();
-    {
-        let mut c = app.db.conn().await?;
-        crate::persistence::flows::insert(c.conn(), &flow).await?;
-    }
+    crate::persistence::flows::insert(&app.db, &flow).await?;
     store(
         app,
         &NewSecret {

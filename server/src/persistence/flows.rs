@@ -67,6 +67,16 @@ pub(crate) fn data_json(flow: &Flow) -> Result<String> {
     Ok(serde_json::to_string(&data)?)
 }
 
+/// `INSERT INTO selfservice_flows (<every column>) <rows>`, the rows binding [`insert`]'s values.
+macro_rules! insert_flow {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO selfservice_flows (id, kind, type, state, identity_id, session_id, csrf_token, request_url, return_to, data, issued_at, expires_at, created_at, updated_at) ",
+            $rows
+        )
+    };
+}
+
 /// Stores a new flow, in a transaction of its own.
 ///
 /// On PostgreSQL its commit does not wait for the disk (`synchronous_commit` off for this one
@@ -80,11 +90,12 @@ pub async fn insert(db: &Persister, flow: &Flow) -> Result<()> {
         let statement = match d {
             Dialect::Dollar => sql!(
                 d,
-                "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) INSERT INTO selfservice_flows (id, kind, type, state, identity_id, session_id, csrf_token, request_url, return_to, data, issued_at, expires_at, created_at, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM relaxed"
+                concat!(
+                    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) ",
+                    insert_flow!("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM relaxed")
+                )
             ),
-            Dialect::Question => {
-                "INSERT INTO selfservice_flows (id, kind, type, state, identity_id, session_id, csrf_token, request_url, return_to, data, issued_at, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            }
+            Dialect::Question => insert_flow!("VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         };
         sqlx::query(statement)
             .bind(flow.id)

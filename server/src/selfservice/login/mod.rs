@@ -313,6 +313,7 @@ async fn finish(
         .map(|u| absolute(app, u.as_str()));
     let return_to = return_to::after_flow(app, flow.return_to.as_deref(), flow_default)?;
 
+    flow.state = "passed_challenge".into();
     // Refresh and second-factor logins upgrade the caller's session; anything else starts anew.
     let (session, token) = match existing.filter(|s| s.identity_id == identity.id) {
         Some(mut s) => {
@@ -325,14 +326,12 @@ async fn finish(
             crate::persistence::sessions::update(c.conn(), &s).await?;
             app.session_cache.invalidate_session(s.id);
             s.identity = Some(identity.clone());
-            flow.state = "passed_challenge".into();
             flows::update(c.conn(), flow).await?;
             let token = manager::token_from_request(app, req).unwrap_or_default();
             (s, token)
         }
         None => {
             // The session and the flow's completion are stored together.
-            flow.state = "passed_challenge".into();
             let issued = manager::issue(app, &identity, vec![method], req, Some(flow)).await?;
             (issued.session, issued.token)
         }
